@@ -1,0 +1,39 @@
+# Two commands: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+DEMO   := examples/community-safety-2025.yaml
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup translations db demo extract-messages clean
+
+run: setup db demo  ## Set up everything and serve the demo on http://127.0.0.1:5000
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup  ## Set up and run the whole suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)  ## Compile the UI catalogues in translations/
+	$(BIN)/pybabel compile -d translations --statistics
+
+db: $(STAMP)  ## Create or upgrade the database named by DATABASE_URL (default: instance/safer-voices.sqlite)
+	$(FLASK) db upgrade
+
+demo: db  ## Load the demo survey and open it
+	$(FLASK) survey load --open $(DEMO)
+
+extract-messages: $(STAMP)  ## Extract UI strings and merge them into every catalogue
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --project safer-voices .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) instance/safer-voices.sqlite*

@@ -1,0 +1,40 @@
+"""Safer Voices: multilingual community-safety surveys for UK Community Safety Partnerships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from .config import REPO_ROOT, build_config
+from .extensions import babel, csrf, db, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` overrides the defaults and environment (tests pass theirs)."""
+    app = Flask(
+        __name__,
+        instance_path=str(REPO_ROOT / "instance"),
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+    )
+    app.config.from_mapping(build_config(Path(app.instance_path)))
+    if config:
+        app.config.from_mapping(config)
+
+    from . import database, errors, i18n, templating
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from .definitions.cli import survey_cli
+    from .respondent import bp as respondent_bp
+
+    app.register_blueprint(respondent_bp)
+    app.cli.add_command(survey_cli)
+    return app

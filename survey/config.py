@@ -1,0 +1,61 @@
+"""Configuration: defaults in code, overrides from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: UI languages shipped with catalogues in translations/.
+DEFAULT_LANGUAGES = ["en", "pl", "pa", "ur", "ro", "sk"]
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return SECRET_KEY from the environment, else one generated once and kept under instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions: the key signs session cookies.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance_path / 'safer-voices.sqlite'}"
+    # Heroku-style and plain postgres URLs should use the psycopg 3 driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def build_config(instance_path: Path) -> dict:
+    """The application's settings, read when the app is created (never at import time)."""
+    languages = os.environ.get("LANGUAGES")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "LANGUAGES": [code.strip() for code in languages.split(",")] if languages else DEFAULT_LANGUAGES,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
+        # A survey page posts a few kilobytes; anything far larger is hostile.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        # Tokens outlive a slow resident; an expired one re-renders the answers anyway.
+        "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", 6 * 3600)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+    }

@@ -1,0 +1,108 @@
+"""`flask survey …`: load, dump, open, close and list surveys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import InvalidTransition, Response, Survey
+from .schema import DefinitionError, read_definition_file
+from .store import definition_from_survey, dump_definition, load_definition
+
+survey_cli = AppGroup("survey", help="Load, dump, open, close and list surveys.")
+
+
+def fail(message: str) -> None:
+    """Print in red to stderr and exit non-zero, leaving the database untouched."""
+    db.session.rollback()
+    click.secho(message, fg="red", err=True)
+    raise SystemExit(1)
+
+
+def _get_survey(slug: str) -> Survey:
+    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+    if survey is None:
+        fail(f"No survey with slug '{slug}'. `flask survey list` shows the slugs.")
+    return survey
+
+
+@survey_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--open", "open_survey", is_flag=True, help="Also open the survey to residents unless it is open already.")
+def load_command(file: Path, open_survey: bool) -> None:
+    """Create or update a survey from a definition FILE (YAML or JSON).
+
+    A new survey is created as a draft. A survey without responses is replaced
+    by the file; once it has responses only wording and translations may
+    change, and structural changes are refused with a list of what would change.
+    """
+    try:
+        result = load_definition(read_definition_file(file))
+    except DefinitionError as error:
+        fail(f"{file} was not loaded:\n" + "\n".join(error.problems))
+    survey = result.survey
+    if open_survey and survey.status != "open":
+        try:
+            survey.open()
+        except InvalidTransition as error:
+            fail(str(error))
+    db.session.commit()
+    action = "Created" if result.created else ("Updated wording of" if result.wording_only else "Updated")
+    click.echo(f"{action} survey {survey.slug} ({len(survey.questions)} questions, status {survey.status}).")
+
+
+@survey_cli.command("dump")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write to this file instead of standard output.")
+def dump_command(slug: str, output: Path | None) -> None:
+    """Write survey SLUG as a YAML definition file (the format `load` reads)."""
+    text = dump_definition(definition_from_survey(_get_survey(slug)))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _transition(slug: str, action: str) -> None:
+    survey = _get_survey(slug)
+    try:
+        getattr(survey, action)()
+    except InvalidTransition as error:
+        fail(f"Cannot {action}: {error}.")
+    db.session.commit()
+    click.echo(f"Survey {survey.slug} is now {survey.status}.")
+
+
+@survey_cli.command("open")
+@click.argument("slug")
+def open_command(slug: str) -> None:
+    """Open survey SLUG to residents."""
+    _transition(slug, "open")
+
+
+@survey_cli.command("close")
+@click.argument("slug")
+def close_command(slug: str) -> None:
+    """Close survey SLUG: residents can no longer answer it."""
+    _transition(slug, "close")
+
+
+@survey_cli.command("list")
+def list_command() -> None:
+    """One line per survey: slug, status, number of responses, series and wave."""
+    counts = dict(db.session.execute(select(Response.survey_id, func.count()).group_by(Response.survey_id)).all())
+    surveys = db.session.scalars(select(Survey).order_by(Survey.slug)).all()
+    if not surveys:
+        click.echo("No surveys yet. Load one with `flask survey load examples/community-safety-2025.yaml`.")
+        return
+    width = max(len(survey.slug) for survey in surveys)
+    for survey in surveys:
+        click.echo(
+            f"{survey.slug:<{width}}  {survey.status:<6}  {counts.get(survey.id, 0):>7} responses"
+            f"  {survey.series.code} {survey.wave}"
+        )

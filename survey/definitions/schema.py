@@ -1,0 +1,251 @@
+"""The definition-file contract, validated with pydantic.
+
+Every problem is reported with where it is (``questions[2] (priorities) > options[0] > code``)
+so that a staff member can fix the file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+TEXT_KEYS = {"title", "intro", "text", "hint", "label"}
+#: Longest free text a definition may allow; a page of comments, not a document.
+MAX_TEXT_LENGTH = 10_000
+DEFAULT_TEXT_LENGTH = 2000
+
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, max_length=64)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
+LocalizedText = dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]]
+
+
+class DefinitionError(Exception):
+    """A definition file that cannot be read or applied; ``problems`` says what and where."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OptionDefinition(_Strict):
+    code: Code
+    label: LocalizedText
+    exclusive: bool = False
+
+
+class ItemDefinition(_Strict):
+    code: Code
+    label: LocalizedText
+
+
+class ScalePointDefinition(_Strict):
+    code: Code
+    label: LocalizedText
+    top_box: bool = False
+
+
+def _unique_codes(entries: list[Any], what: str) -> list[Any]:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.code in seen:
+            raise ValueError(f"{what} code '{entry.code}' is used more than once")
+        seen.add(entry.code)
+    return entries
+
+
+class QuestionDefinition(_Strict):
+    code: Code
+    type: Literal["single", "multi", "matrix", "text"]
+    required: bool = False
+    sensitive: bool = False
+    max_choices: int | None = Field(default=None, ge=1)
+    max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT_LENGTH)
+    text: LocalizedText
+    hint: LocalizedText = Field(default_factory=dict)
+    options: list[OptionDefinition] = Field(default_factory=list)
+    items: list[ItemDefinition] = Field(default_factory=list)
+    scale: list[ScalePointDefinition] = Field(default_factory=list)
+
+    @field_validator("options")
+    @classmethod
+    def _options_unique(cls, value: list[OptionDefinition]) -> list[OptionDefinition]:
+        return _unique_codes(value, "option")
+
+    @field_validator("items")
+    @classmethod
+    def _items_unique(cls, value: list[ItemDefinition]) -> list[ItemDefinition]:
+        return _unique_codes(value, "item")
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_unique(cls, value: list[ScalePointDefinition]) -> list[ScalePointDefinition]:
+        return _unique_codes(value, "scale point")
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> QuestionDefinition:
+        kind = self.type
+        if kind in ("single", "multi") and not self.options:
+            raise ValueError(f"a {kind} question needs options")
+        if kind not in ("single", "multi") and self.options:
+            raise ValueError(f"a {kind} question has no options (use items and scale for a matrix)")
+        if kind == "matrix" and (not self.items or len(self.scale) < 2):
+            raise ValueError("a matrix question needs items and at least two scale points")
+        if kind != "matrix" and (self.items or self.scale):
+            raise ValueError(f"only a matrix question has items and a scale, not a {kind} question")
+        if self.max_choices is not None and kind != "multi":
+            raise ValueError("max_choices applies only to a multi question")
+        if self.max_length is not None and kind != "text":
+            raise ValueError("max_length applies only to a text question")
+        if any(option.exclusive for option in self.options) and kind != "multi":
+            raise ValueError("exclusive applies only to options of a multi question")
+        if kind == "text" and self.max_length is None:
+            self.max_length = DEFAULT_TEXT_LENGTH
+        return self
+
+
+class SurveyDefinition(_Strict):
+    slug: Slug
+    series: Slug
+    wave: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    title: LocalizedText
+    intro: LocalizedText = Field(default_factory=dict)
+    default_language: str
+    languages: list[str] = Field(min_length=1)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    questions: list[QuestionDefinition] = Field(default_factory=list)
+
+    @field_validator("wave", mode="before")
+    @classmethod
+    def _wave_as_text(cls, value: Any) -> Any:
+        # YAML reads `wave: 2025` as a number; a wave label is text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        for code in value:
+            try:
+                Locale.parse(code.replace("-", "_"))
+            except (UnknownLocaleError, ValueError):
+                raise ValueError(f"'{code}' is not a known language code") from None
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed more than once")
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def _questions_unique(cls, value: list[QuestionDefinition]) -> list[QuestionDefinition]:
+        return _unique_codes(value, "question")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_strings_are_default_language(cls, data: Any) -> Any:
+        """A label may be a plain string: it is the default language's text."""
+        if isinstance(data, dict) and isinstance(data.get("default_language"), str):
+            return _wrap_plain_texts(data, data["default_language"])
+        return data
+
+    @model_validator(mode="after")
+    def _texts_fit_languages(self) -> SurveyDefinition:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language '{self.default_language}' is not in languages")
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        problems = []
+        for where, texts, needed in self._all_texts():
+            if needed and self.default_language not in texts:
+                problems.append(f"{where} has no text in the default language '{self.default_language}'")
+            for language in texts:
+                if language not in self.languages:
+                    problems.append(f"{where} has text in '{language}', which is not in languages")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _all_texts(self):
+        yield "title", self.title, True
+        yield "intro", self.intro, False
+        for question in self.questions:
+            where = f"question '{question.code}'"
+            yield f"{where} text", question.text, True
+            yield f"{where} hint", question.hint, False
+            for kind, entries in (("option", question.options), ("item", question.items), ("scale point", question.scale)):
+                for entry in entries:
+                    yield f"{where} {kind} '{entry.code}' label", entry.label, True
+
+
+def _wrap_plain_texts(node: Any, language: str) -> Any:
+    if isinstance(node, list):
+        return [_wrap_plain_texts(entry, language) for entry in node]
+    if not isinstance(node, dict):
+        return node
+    wrapped = {}
+    for key, value in node.items():
+        if key in TEXT_KEYS and isinstance(value, str):
+            wrapped[key] = {language: value}
+        else:
+            wrapped[key] = _wrap_plain_texts(value, language)
+    return wrapped
+
+
+def parse_definition(data: Any) -> SurveyDefinition:
+    """Validate already-parsed YAML/JSON data, raising DefinitionError with every problem located."""
+    if not isinstance(data, dict):
+        raise DefinitionError(["the file must hold a mapping with slug, series, wave, title, languages and questions"])
+    try:
+        return SurveyDefinition.model_validate(data)
+    except ValidationError as error:
+        raise DefinitionError([_describe(problem, data) for problem in error.errors()]) from None
+
+
+def read_definition_file(path: str | Path) -> SurveyDefinition:
+    """Read a .yaml/.yml or .json definition file."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DefinitionError([f"{path}: cannot be read as UTF-8 text ({error})"]) from None
+    try:
+        data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+    except json.JSONDecodeError as error:
+        raise DefinitionError([f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise DefinitionError([f"{path}: {where}{getattr(error, 'problem', None) or error}"]) from None
+    return parse_definition(data)
+
+
+def _describe(problem: dict, data: Any) -> str:
+    """'questions[2] (priorities) > options[0] > code: String should match pattern ...'."""
+    parts: list[str] = []
+    node = data
+    for step in problem["loc"]:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("code"), str):
+                label += f" ({node['code']})"
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    where = " > ".join(parts) or "file"
+    message = problem["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"

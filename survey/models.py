@@ -1,0 +1,287 @@
+"""The survey data model: series, waves (surveys), their questions, and responses.
+
+Survey *content* (titles, question texts, labels) is data held per language in
+JSON columns of the form ``{"en": "...", "pl": "..."}``; a missing language
+falls back to the survey's default language (see :func:`localized`).
+
+Answers are normalised, one row per chosen option, matrix cell or text, and
+composite foreign keys make the database itself refuse an answer whose option
+belongs to another question or whose question belongs to another survey.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+#: Integer primary keys that stay 64-bit on PostgreSQL but remain SQLite's rowid alias.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+CODE_LENGTH = 64
+LocalizedText = dict[str, str]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_response_uid() -> str:
+    return uuid.uuid4().hex
+
+
+class InvalidTransition(Exception):
+    """A survey was asked to move to a status it cannot reach from its current one."""
+
+
+class SurveyStatus(str, enum.Enum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class QuestionType(str, enum.Enum):
+    SINGLE = "single"
+    MULTI = "multi"
+    MATRIX = "matrix"
+    TEXT = "text"
+
+
+class Channel(str, enum.Enum):
+    ONLINE = "online"
+    PAPER = "paper"
+    EVENT = "event"
+    PHONE = "phone"
+
+
+def _in_list(column: str, enum_cls: type[enum.Enum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in enum_cls)
+    return f"{column} IN ({values})"
+
+
+def localized(texts: LocalizedText | None, language: str, default_language: str) -> str:
+    """The text in ``language``, else in the default language, else any; never None."""
+    if not texts:
+        return ""
+    return texts.get(language) or texts.get(default_language) or next(iter(texts.values()), "")
+
+
+class SurveySeries(db.Model):
+    """A survey run again and again (e.g. ``community-safety``); its surveys are the waves."""
+
+    __tablename__ = "survey_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    surveys: Mapped[list[Survey]] = relationship(back_populates="series", order_by="Survey.wave")
+
+
+class Survey(db.Model):
+    """One wave of a series, e.g. the 2025 community-safety survey."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("series_id", "wave"),
+        CheckConstraint(_in_list("status", SurveyStatus), name="status"),
+        CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False, unique=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("survey_series.id", ondelete="RESTRICT"), nullable=False)
+    wave: Mapped[str] = mapped_column(String(32), nullable=False)  # label shown in reports, e.g. "2023"
+    title: Mapped[LocalizedText] = mapped_column(JSON, nullable=False)
+    intro: Mapped[LocalizedText] = mapped_column(JSON, nullable=False, default=dict)
+    default_language: Mapped[str] = mapped_column(String(16), nullable=False)
+    languages: Mapped[list[str]] = mapped_column(JSON, nullable=False)  # offered to residents, default first
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=SurveyStatus.DRAFT.value)
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # optional schedule
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    series: Mapped[SurveySeries] = relationship(back_populates="surveys")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="survey", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+    def text(self, texts: LocalizedText | None, language: str) -> str:
+        return localized(texts, language, self.default_language)
+
+    def is_accepting(self, now: datetime | None = None) -> bool:
+        """Whether residents may answer right now: open, and inside any schedule."""
+        if self.status != SurveyStatus.OPEN.value:
+            return False
+        now = now or utcnow()
+        if self.opens_at and now < as_utc(self.opens_at):
+            return False
+        if self.closes_at and now >= as_utc(self.closes_at):
+            return False
+        return True
+
+    def has_ended(self, now: datetime | None = None) -> bool:
+        """Closed, or past its closing date: residents are told it has closed rather than not opened."""
+        if self.status == SurveyStatus.CLOSED.value:
+            return True
+        return bool(self.closes_at and (now or utcnow()) >= as_utc(self.closes_at))
+
+    def open(self) -> None:
+        if self.status == SurveyStatus.OPEN.value:
+            raise InvalidTransition(f"survey {self.slug} is already open")
+        if not self.questions:
+            raise InvalidTransition(f"survey {self.slug} has no questions")
+        self.status = SurveyStatus.OPEN.value
+
+    def close(self) -> None:
+        if self.status != SurveyStatus.OPEN.value:
+            raise InvalidTransition(f"survey {self.slug} is {self.status}, not open")
+        self.status = SurveyStatus.CLOSED.value
+
+    def response_count(self) -> int:
+        return db.session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == self.id)) or 0
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every timestamp we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "code"),
+        UniqueConstraint("survey_id", "id"),  # target of the answers' composite key
+        CheckConstraint(_in_list("type", QuestionType), name="type"),
+        CheckConstraint("max_choices IS NULL OR (type = 'multi' AND max_choices >= 1)", name="max_choices"),
+        CheckConstraint("max_length IS NULL OR (type = 'text' AND max_length >= 1)", name="max_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False)
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)  # stable across waves
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # special category data
+    max_choices: Mapped[int | None] = mapped_column(Integer)  # multi only; None means no limit
+    max_length: Mapped[int | None] = mapped_column(Integer)  # text only
+    text: Mapped[LocalizedText] = mapped_column(JSON, nullable=False)
+    hint: Mapped[LocalizedText] = mapped_column(JSON, nullable=False, default=dict)
+
+    survey: Mapped[Survey] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
+    items: Mapped[list[MatrixItem]] = relationship(order_by="MatrixItem.position", cascade="all, delete-orphan")
+    scale: Mapped[list[ScalePoint]] = relationship(order_by="ScalePoint.position", cascade="all, delete-orphan")
+
+
+class _Choice:
+    """Columns shared by options, matrix items and scale points."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), nullable=False)
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    label: Mapped[LocalizedText] = mapped_column(JSON, nullable=False)
+
+
+class Option(_Choice, db.Model):
+    __tablename__ = "options"
+    __table_args__ = (UniqueConstraint("question_id", "code"), UniqueConstraint("question_id", "id"))
+
+    exclusive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # e.g. "Don't know"
+
+
+class MatrixItem(_Choice, db.Model):
+    __tablename__ = "matrix_items"
+    __table_args__ = (UniqueConstraint("question_id", "code"), UniqueConstraint("question_id", "id"))
+
+
+class ScalePoint(_Choice, db.Model):
+    __tablename__ = "scale_points"
+    __table_args__ = (UniqueConstraint("question_id", "code"), UniqueConstraint("question_id", "id"))
+
+    top_box: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # counts as "concerned"
+
+
+class Response(db.Model):
+    """One submitted questionnaire. Holds no IP address, user agent or other identifier."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "uid"),  # a replayed form or re-imported row is counted once
+        UniqueConstraint("survey_id", "id"),
+        CheckConstraint(_in_list("channel", Channel), name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False)
+    # Random id: the form's submission token online, or the response_id column of an import.
+    uid: Mapped[str] = mapped_column(String(64), nullable=False, default=new_response_uid)
+    language: Mapped[str] = mapped_column(String(16), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False, default=Channel.ONLINE.value)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Answer(db.Model):
+    """One chosen option, one matrix cell (item + scale point), or one free text."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        ForeignKeyConstraint(["survey_id", "response_id"], ["responses.survey_id", "responses.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["survey_id", "question_id"], ["questions.survey_id", "questions.id"]),
+        ForeignKeyConstraint(["question_id", "option_id"], ["options.question_id", "options.id"]),
+        ForeignKeyConstraint(["question_id", "item_id"], ["matrix_items.question_id", "matrix_items.id"]),
+        ForeignKeyConstraint(["question_id", "scale_point_id"], ["scale_points.question_id", "scale_points.id"]),
+        CheckConstraint(
+            "(option_id IS NOT NULL AND item_id IS NULL AND scale_point_id IS NULL AND text IS NULL)"
+            " OR (option_id IS NULL AND item_id IS NOT NULL AND scale_point_id IS NOT NULL AND text IS NULL)"
+            " OR (option_id IS NULL AND item_id IS NULL AND scale_point_id IS NULL AND text IS NOT NULL)",
+            name="one_kind",
+        ),
+        UniqueConstraint("response_id", "question_id", "option_id"),
+        UniqueConstraint("response_id", "question_id", "item_id"),
+        Index(
+            "uq_answers_one_text",
+            "response_id",
+            "question_id",
+            unique=True,
+            sqlite_where=sql_text("text IS NOT NULL"),
+            postgresql_where=sql_text("text IS NOT NULL"),
+        ),
+        # The counting indexes for analysis: GROUP BY question and option or cell.
+        Index("ix_answers_question_option", "question_id", "option_id"),
+        Index("ix_answers_question_cell", "question_id", "item_id", "scale_point_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    survey_id: Mapped[int] = mapped_column(Integer, nullable=False)  # denormalised for the composite keys
+    question_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    option_id: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    scale_point_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)

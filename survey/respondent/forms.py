@@ -1,0 +1,85 @@
+"""The resident's form, built from a survey's questions by one factory."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import Field, HiddenField
+from wtforms.validators import ValidationError
+
+from ..i18n import _
+from ..models import MatrixItem, Question, Survey
+from ..responses.encoding import answer_fields
+from ..responses.rules import field_problems
+
+SUBMISSION_FIELD = "submission_id"
+_SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+class AnswerField(Field):
+    """The raw values of one field of the answer encoding (several for a multi question)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = list(valuelist)
+
+    def values(self) -> list[str]:
+        return self.data or []
+
+
+class _AnswerRule:
+    """Runs the shared answer rules for one question (or one matrix item)."""
+
+    def __init__(self, question: Question, item: MatrixItem | None, language: str):
+        self.question, self.item, self.language = question, item, language
+
+    def __call__(self, form: FlaskForm, field: AnswerField) -> None:
+        problems = field_problems(self.question, self.item, field.values(), self.language)
+        if problems:
+            field.errors = []  # one message per field, the first that applies
+            raise ValidationError(problems[0])
+
+
+def _valid_submission_id(form: FlaskForm, field: HiddenField) -> None:
+    if not _SUBMISSION_PATTERN.match(field.data or ""):
+        raise ValidationError(_("The form was incomplete. Please check your answers and send them again."))
+
+
+class SurveyForm(FlaskForm):
+    """Base of every generated survey form: answer fields plus CSRF and a submission id."""
+
+    submission_id = HiddenField(validators=[_valid_submission_id])
+    #: Names of posted fields that the survey does not ask; set by validate().
+    unexpected_fields: list[str]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        formdata = self.meta.wrap_formdata(self, self._posted) if self._posted is not None else MultiDict()
+        self.unexpected_fields = sorted(set(formdata.keys()) - set(self._fields))
+        if self.unexpected_fields:
+            self.form_errors.append(_("The form contained answers to questions this survey does not ask."))
+        return valid and not self.unexpected_fields
+
+    @property
+    def csrf_failed(self) -> bool:
+        return bool(self.meta.csrf and self.csrf_token.errors)
+
+    def answers(self) -> dict[str, list[str]]:
+        """The posted answers in the shared encoding, for storing."""
+        return {name: field.values() for name, field in self._fields.items() if isinstance(field, AnswerField)}
+
+
+def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
+    """A form class with one AnswerField per question (per item for a matrix), then an instance."""
+    attributes = {}
+    for question in survey.questions:
+        for field_name, item in answer_fields(question):
+            attributes[field_name] = AnswerField(validators=[_AnswerRule(question, item, language)])
+    form_class = type("GeneratedSurveyForm", (SurveyForm,), attributes)
+    form = form_class(formdata=formdata)
+    form._posted = formdata
+    if formdata is None:
+        form.submission_id.data = uuid.uuid4().hex
+    return form

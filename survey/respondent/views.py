@@ -1,0 +1,68 @@
+"""Thin views: load the survey, validate the generated form, store, redirect."""
+
+from __future__ import annotations
+
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..extensions import csrf, db
+from ..models import Survey, SurveyStatus
+from ..responses.store import build_response, response_exists
+from . import bp
+from .forms import build_survey_form
+
+
+def load_survey(slug: str) -> Survey:
+    """The survey or 404; also makes its languages the ones this page can be shown in."""
+    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+    if survey is None:
+        abort(404)
+    g.survey = survey
+    return survey
+
+
+@bp.get("/")
+def home():
+    surveys = db.session.scalars(select(Survey).where(Survey.status == SurveyStatus.OPEN.value).order_by(Survey.slug))
+    open_surveys = [survey for survey in surveys if survey.is_accepting()]
+    return render_template("respondent/home.html", surveys=open_surveys)
+
+
+@bp.route("/s/<slug>", methods=["GET", "POST"])
+@csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
+def answer(slug: str):
+    survey = load_survey(slug)
+    language = str(get_locale())
+    if not survey.is_accepting():
+        return render_template("respondent/unavailable.html", survey=survey), 200 if request.method == "GET" else 400
+    if request.method == "GET":
+        return render_template("respondent/form.html", survey=survey, form=build_survey_form(survey, language))
+
+    try:
+        formdata = request.form
+    except RequestEntityTooLarge:
+        return render_template("respondent/too_large.html", survey=survey), 400
+    form = build_survey_form(survey, language, formdata)
+    if not form.validate():
+        return render_template("respondent/form.html", survey=survey, form=form), 400
+
+    uid = form.submission_id.data
+    if not response_exists(survey, uid):
+        db.session.add(build_response(survey, form.answers(), uid=uid, language=language))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # A double click raced this request to the same submission id: one response is kept.
+            db.session.rollback()
+            if not response_exists(survey, uid):
+                raise
+    return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
+
+
+@bp.get("/s/<slug>/thanks")
+def thanks(slug: str):
+    survey = load_survey(slug)
+    return render_template("respondent/thanks.html", survey=survey)

@@ -1,0 +1,34 @@
+"""What every template can use: the page language and direction, the language switcher, field ids."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, url_for
+from flask_babel import get_locale
+
+from .i18n import current_languages, language_info
+from .responses.encoding import html_id
+
+
+def _page_context() -> dict:
+    language = str(get_locale())
+    survey = g.get("survey")
+
+    def switch_url(code: str) -> str:
+        args = {**request.view_args, "lang": code} if request.view_args is not None else {"lang": code}
+        return url_for(request.endpoint, **args) if request.endpoint else f"?lang={code}"
+
+    def text(texts) -> str:
+        """Survey content in the page language, falling back to the survey's default."""
+        return survey.text(texts, language) if survey is not None else ""
+
+    return {
+        "page_language": language_info(language),
+        "languages": [language_info(code) for code in current_languages()],
+        "switch_url": switch_url,
+        "text": text,
+        "html_id": html_id,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_page_context)
