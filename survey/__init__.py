@@ -18,9 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(REPO_ROOT / "templates"),
         static_folder=str(REPO_ROOT / "static"),
     )
-    app.config.from_mapping(build_config(Path(app.instance_path)))
-    if config:
-        app.config.from_mapping(config)
+    app.config.from_mapping(build_config(Path(app.instance_path), config))
 
     from . import database, errors, i18n, templating
 

@@ -40,12 +40,17 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
-def build_config(instance_path: Path) -> dict:
-    """The application's settings, read when the app is created (never at import time)."""
+def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """The application's settings, read when the app is created (never at import time).
+
+    Keys in ``overrides`` win; the secret key and database file are only
+    created under instance/ when nothing else provides them.
+    """
+    overrides = overrides or {}
     languages = os.environ.get("LANGUAGES")
-    return {
-        "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+    config = {
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "LANGUAGES": [code.strip() for code in languages.split(",")] if languages else DEFAULT_LANGUAGES,
         "BABEL_DEFAULT_LOCALE": "en",
@@ -59,3 +64,5 @@ def build_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
     }
+    config.update(overrides)
+    return config

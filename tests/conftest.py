@@ -1,0 +1,176 @@
+"""Shared fixtures: an app per test on a real database (SQLite and PostgreSQL), clients, factories.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server's `test`
+database). Where it cannot be reached its tests are skipped, except when
+SAFER_VOICES_REQUIRE_ALL=1 (set by .ci/run): then a missing service fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from survey import create_app
+from survey.definitions import load_definition, parse_definition
+from survey.extensions import db
+from survey.models import Response
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REQUIRE_ALL = os.environ.get("SAFER_VOICES_REQUIRE_ALL") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally; in CI a skipped database or browser test is a failure."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (SAFER_VOICES_REQUIRE_ALL=1: this test may not be skipped)")
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if REQUIRE_ALL and skipped and exitstatus == 0:
+        session.exitstatus = 1
+        if reporter:
+            reporter.write_line(f"{skipped} test(s) skipped while SAFER_VOICES_REQUIRE_ALL=1: failing the run.", red=True)
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
+
+
+_pg_prepared: dict[str, bool] = {}
+
+
+def _prepare_postgres(url: str) -> None:
+    """Recreate the schema once per session; tests then start from emptied tables."""
+    if url in _pg_prepared:
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        _pg_prepared[url] = False
+        engine.dispose()
+        skip_or_fail(f"PostgreSQL not reachable at {url}: {error.orig}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    db.metadata.create_all(engine)
+    engine.dispose()
+    _pg_prepared[url] = True
+
+
+def _empty_tables() -> None:
+    names = ", ".join(table.name for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    url = postgres_url()
+    if _pg_prepared.get(url) is False:
+        skip_or_fail(f"PostgreSQL not reachable at {url}")
+    _prepare_postgres(url)
+    request.node.add_marker(pytest.mark.postgres)
+    return url
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """Overrides for the app under test; tests may change it before `app` is first used."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """The app on an empty database. No app context stays pushed: each request gets its own,
+    as in production (a shared one would carry `g`, and the CSRF token cached in it, across requests)."""
+    app = create_app(app_config)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.create_all()
+        else:
+            _empty_tables()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """For tests that work on the database directly, without requests."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def reference_definition() -> dict:
+    """The every-feature definition as data, to be varied by tests."""
+    return yaml.safe_load((TESTS / "data" / "every-feature.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def make_survey(app):
+    """Load the every-feature survey (or a variation) and return it; open by default."""
+
+    def make(status: str = "open", **overrides) -> str:
+        data = copy.deepcopy(reference_definition())
+        data.update(overrides)
+        with app.app_context():
+            survey = load_definition(parse_definition(data)).survey
+            if status != "draft":
+                survey.open()
+            if status == "closed":
+                survey.close()
+            db.session.commit()
+            return survey.slug
+
+    return make
+
+
+def form_tokens(html: str) -> dict[str, str]:
+    """The hidden fields a browser would send back: CSRF token and submission id."""
+    return dict(re.findall(r'<input id="(?:csrf_token|submission_id)" name="([a-z_]+)" type="hidden" value="([^"]*)"', html))
+
+
+@pytest.fixture
+def submit(client):
+    """GET the survey form, then POST `answers` with its tokens, as a browser would."""
+
+    def submit(slug: str, answers: dict, *, lang: str = "en", tokens: dict | None = None, **kwargs):
+        page = client.get(f"/s/{slug}?lang={lang}")
+        data = {**form_tokens(page.get_data(as_text=True)), **(tokens or {}), **answers}
+        return client.post(f"/s/{slug}?lang={lang}", data=data, **kwargs)
+
+    return submit
+
+
+def response_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Response))
