@@ -216,8 +216,10 @@ def read_definition_file(path: str | Path) -> SurveyDefinition:
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DefinitionError([f"{path}: cannot be read as UTF-8 text ({error})"]) from None
+    except UnicodeDecodeError as error:
+        raise DefinitionError([f"{path}: byte {error.start} is not UTF-8; save the file as UTF-8"]) from None
+    except OSError as error:
+        raise DefinitionError([f"{path}: cannot be read ({error.strerror})"]) from None
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except json.JSONDecodeError as error:

@@ -1,0 +1,84 @@
+"""`flask survey …` commands, run through Flask's CLI runner against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .conftest import REPO, TESTS
+
+EVERY_FEATURE = str(TESTS / "data" / "every-feature.yaml")
+
+
+def test_load_creates_a_draft_then_open_and_close(runner):
+    loaded = runner.invoke(args=["survey", "load", EVERY_FEATURE])
+    assert loaded.exit_code == 0, loaded.output
+    assert "Created survey town-test (5 questions, status draft)" in loaded.output
+    assert runner.invoke(args=["survey", "list"]).output.split()[:4] == ["town-test", "draft", "0", "responses"]
+    assert "now open" in runner.invoke(args=["survey", "open", "town-test"]).output
+    assert "now closed" in runner.invoke(args=["survey", "close", "town-test"]).output
+
+
+def test_list_counts_responses(runner, client, submit):
+    runner.invoke(args=["survey", "load", "--open", EVERY_FEATURE])
+    submit("town-test", {"town": "north", "concerns/knives": "very", "concerns/asb": "very"})
+    assert runner.invoke(args=["survey", "list"]).output.split()[:3] == ["town-test", "open", "1"]
+
+
+def test_list_without_surveys_says_how_to_load_one(runner):
+    assert "No surveys yet" in runner.invoke(args=["survey", "list"]).output
+
+
+def test_opening_an_open_survey_fails_clearly(runner):
+    runner.invoke(args=["survey", "load", "--open", EVERY_FEATURE])
+    result = runner.invoke(args=["survey", "open", "town-test"])
+    assert result.exit_code == 1
+    assert "already open" in result.output
+
+
+def test_load_open_is_idempotent(runner):
+    for _ in range(2):
+        result = runner.invoke(args=["survey", "load", "--open", EVERY_FEATURE])
+        assert result.exit_code == 0, result.output
+    assert "status open" in result.output
+
+
+def test_unknown_slug_fails_clearly(runner):
+    result = runner.invoke(args=["survey", "close", "nope"])
+    assert result.exit_code == 1
+    assert "No survey with slug 'nope'" in result.output
+
+
+def test_invalid_file_fails_with_located_problems_and_stores_nothing(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    data = yaml.safe_load(Path(EVERY_FEATURE).read_text(encoding="utf-8"))
+    data["questions"][1]["max_choices"] = "five"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(args=["survey", "load", str(bad)])
+    assert result.exit_code == 1
+    assert "questions[1] (priorities) > max_choices" in result.output
+    assert "No surveys yet" in runner.invoke(args=["survey", "list"]).output
+
+
+def test_dump_writes_the_definition_format(runner, tmp_path):
+    runner.invoke(args=["survey", "load", EVERY_FEATURE])
+    out = tmp_path / "dumped.yaml"
+    result = runner.invoke(args=["survey", "dump", "town-test", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    dumped = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert dumped["slug"] == "town-test" and dumped["wave"] == "2024"
+    assert [q["code"] for q in dumped["questions"]] == ["town", "priorities", "concerns", "ethnicity", "comments"]
+
+
+def test_demo_loads_and_opens(runner):
+    result = runner.invoke(args=["survey", "load", "--open", str(REPO / "examples" / "community-safety-2025.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "status open" in result.output
+
+
+def test_every_command_explains_itself(runner):
+    for command in ("load", "dump", "open", "close", "list"):
+        result = runner.invoke(args=["survey", command, "--help"])
+        assert result.exit_code == 0
+        assert len(result.output.split("\n\n")[1].strip()) > 20
