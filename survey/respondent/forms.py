@@ -11,9 +11,8 @@ from wtforms import Field, HiddenField
 from wtforms.validators import ValidationError
 
 from ..i18n import _
-from ..models import MatrixItem, Question, Survey
-from ..responses.encoding import answer_fields
-from ..responses.rules import field_problems
+from ..models import Survey
+from ..responses.rules import FieldRule, compile_rules
 
 SUBMISSION_FIELD = "submission_id"
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -30,13 +29,13 @@ class AnswerField(Field):
 
 
 class _AnswerRule:
-    """Runs the shared answer rules for one question (or one matrix item)."""
+    """Runs the shared answer rules for one field."""
 
-    def __init__(self, question: Question, item: MatrixItem | None, language: str):
-        self.question, self.item, self.language = question, item, language
+    def __init__(self, rule: FieldRule, language: str):
+        self.rule, self.language = rule, language
 
     def __call__(self, form: FlaskForm, field: AnswerField) -> None:
-        problems = field_problems(self.question, self.item, field.values(), self.language)
+        problems = self.rule.problems(field.values(), self.language)
         if problems:
             field.errors = []  # one message per field, the first that applies
             raise ValidationError(problems[0])
@@ -73,10 +72,9 @@ class SurveyForm(FlaskForm):
 
 def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
     """A form class with one AnswerField per question (per item for a matrix), then an instance."""
-    attributes = {}
-    for question in survey.questions:
-        for field_name, item in answer_fields(question):
-            attributes[field_name] = AnswerField(validators=[_AnswerRule(question, item, language)])
+    attributes = {
+        name: AnswerField(validators=[_AnswerRule(rule, language)]) for name, rule in compile_rules(survey).items()
+    }
     form_class = type("GeneratedSurveyForm", (SurveyForm,), attributes)
     form = form_class(formdata=formdata)
     form._posted = formdata

@@ -1,21 +1,28 @@
 """What makes an answer acceptable: one place for the web form, paper entry and CSV import.
 
-Each check takes the raw values given for one field and returns problems as
-translated sentences without a location; callers add "Question 3" or
-"row 12, column priorities" as fits them.
+:func:`compile_rules` turns a survey into one :class:`FieldRule` per field of the
+answer encoding, with its lookups built once, so a million-row import checks
+each value with a dictionary look-up. ``problems()`` returns translated sentences
+without a location; callers add "Question 3" or "row 12, column priorities".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from ..i18n import _, ngettext
-from ..models import MatrixItem, Question
+from ..models import LocalizedText, Question, Survey, localized
+from .encoding import answer_fields
 
 #: Control characters other than tab and newline cannot be stored (PostgreSQL refuses NUL) or shown.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SHOWN_VALUE_LENGTH = 40
+
+#: One stored answer: (option_id, item_id, scale_point_id, text), exactly one kind filled.
+AnswerRow = tuple[int | None, int | None, int | None, str | None]
 
 
 def clean_values(values: list[str]) -> list[str]:
@@ -31,72 +38,157 @@ def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN_VALUE_LENGTH else value[: _SHOWN_VALUE_LENGTH - 1] + "…"
 
 
-def choice_problems(question: Question, values: list[str], language: str) -> list[str]:
-    """Problems with the option codes given for a single or multi question."""
-    if not values:
-        return [_("Select an answer")] if question.required else []
-    options = {option.code: option for option in question.options}
-    unknown = [value for value in values if value not in options]
-    if unknown:
-        return [_("“%(value)s” is not one of the answers to this question", value=_shown(unknown[0]))]
-    if len(set(values)) != len(values):
-        return [_("An answer was given more than once")]
-    if question.type == "single" and len(values) > 1:
-        return [_("Choose only one answer")]
-    chosen = [options[value] for value in values]
-    exclusive = [option for option in chosen if option.exclusive]
-    if exclusive and len(chosen) > 1:
-        label = question.survey.text(exclusive[0].label, language)
-        return [_("“%(option)s” cannot be combined with other answers", option=label)]
-    if question.max_choices is not None and len(chosen) > question.max_choices:
-        return [
-            ngettext(
-                "Choose no more than %(num)d answer",
-                "Choose no more than %(num)d answers",
-                question.max_choices,
+@dataclass
+class FieldRule:
+    """The rules for one field: a single/multi/text question, or one matrix item."""
+
+    field_name: str
+    question_id: int
+    question_type: str
+    required: bool
+    default_language: str
+    max_choices: int | None = None
+    max_length: int | None = None
+    item_id: int | None = None
+    item_label: LocalizedText = field(default_factory=dict)
+    #: code → id of the options (single/multi) or scale points (matrix cell).
+    codes: dict[str, int] = field(default_factory=dict)
+    #: labels of exclusive options, by code.
+    exclusive: dict[str, LocalizedText] = field(default_factory=dict)
+    #: default-language label, folded, → code: imports may give labels instead of codes.
+    code_by_label: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_text(self) -> bool:
+        return self.question_type == "text"
+
+    def values_for(self, raw: list[str]) -> list[str]:
+        """The values this field is judged on: text kept whole, codes stripped of blanks."""
+        return raw if self.is_text else clean_values(raw)
+
+    def problems(self, raw: list[str], language: str) -> list[str]:
+        if self.is_text:
+            return self._text_problems(raw)
+        values = clean_values(raw)
+        if self.item_id is not None:
+            return self._cell_problems(values, language)
+        return self._choice_problems(values, language)
+
+    def answer_rows(self, raw: list[str]) -> Iterator[AnswerRow]:
+        """The rows to store for values that passed problems()."""
+        if self.is_text:
+            text = normalise_text(raw[0]) if raw else ""
+            if text:
+                yield None, None, None, text
+        elif self.item_id is not None:
+            for code in clean_values(raw):
+                yield None, self.item_id, self.codes[code], None
+        else:
+            for code in clean_values(raw):
+                yield self.codes[code], None, None, None
+
+    def code_for(self, value: str) -> str:
+        """The code a value means: itself, or the code whose default-language label it is."""
+        if value in self.codes:
+            return value
+        return self.code_by_label.get(fold_label(value), value)
+
+    def _label(self, texts: LocalizedText, language: str) -> str:
+        return localized(texts, language, self.default_language)
+
+    def _choice_problems(self, values: list[str], language: str) -> list[str]:
+        if not values:
+            return [_("Select an answer")] if self.required else []
+        unknown = [value for value in values if value not in self.codes]
+        if unknown:
+            return [_("“%(value)s” is not one of the answers to this question", value=_shown(unknown[0]))]
+        if len(set(values)) != len(values):
+            return [_("An answer was given more than once")]
+        if self.question_type == "single" and len(values) > 1:
+            return [_("Choose only one answer")]
+        exclusive = [value for value in values if value in self.exclusive]
+        if exclusive and len(values) > 1:
+            label = self._label(self.exclusive[exclusive[0]], language)
+            return [_("“%(option)s” cannot be combined with other answers", option=label)]
+        if self.max_choices is not None and len(values) > self.max_choices:
+            return [
+                ngettext(
+                    "Choose no more than %(num)d answer",
+                    "Choose no more than %(num)d answers",
+                    self.max_choices,
+                )
+            ]
+        return []
+
+    def _cell_problems(self, values: list[str], language: str) -> list[str]:
+        label = self._label(self.item_label, language)
+        if not values:
+            return [_("Select an answer for “%(item)s”", item=label)] if self.required else []
+        if len(values) > 1:
+            return [_("Choose only one answer for “%(item)s”", item=label)]
+        if values[0] not in self.codes:
+            return [_("“%(value)s” is not on the scale for “%(item)s”", value=_shown(values[0]), item=label)]
+        return []
+
+    def _text_problems(self, raw: list[str]) -> list[str]:
+        if len(raw) > 1:
+            return [_("Give one answer")]
+        text = normalise_text(raw[0]) if raw else ""
+        if not text:
+            return [_("Enter an answer")] if self.required else []
+        if _CONTROL.search(text):
+            return [_("Your answer contains characters that cannot be saved")]
+        if self.max_length is not None and len(text) > self.max_length:
+            return [
+                ngettext(
+                    "Your answer must be %(num)d character or fewer",
+                    "Your answer must be %(num)d characters or fewer",
+                    self.max_length,
+                )
+            ]
+        return []
+
+
+def fold_label(label: str) -> str:
+    """Labels match whatever their case and surrounding spaces."""
+    return " ".join(label.split()).casefold()
+
+
+def _question_rules(question: Question, default_language: str) -> Iterator[FieldRule]:
+    common = dict(
+        question_id=question.id,
+        question_type=question.type,
+        required=question.required,
+        default_language=default_language,
+    )
+    for field_name, item in answer_fields(question):
+        if item is not None:
+            yield FieldRule(
+                field_name=field_name,
+                item_id=item.id,
+                item_label=item.label,
+                codes={point.code: point.id for point in question.scale},
+                code_by_label={fold_label(localized(p.label, default_language, default_language)): p.code for p in question.scale},
+                **common,
             )
-        ]
-    return []
-
-
-def cell_problems(question: Question, item: MatrixItem, values: list[str], language: str) -> list[str]:
-    """Problems with the scale code given for one matrix item."""
-    label = question.survey.text(item.label, language)
-    if not values:
-        return [_("Select an answer for “%(item)s”", item=label)] if question.required else []
-    if len(values) > 1:
-        return [_("Choose only one answer for “%(item)s”", item=label)]
-    if values[0] not in {point.code for point in question.scale}:
-        return [_("“%(value)s” is not on the scale for “%(item)s”", value=_shown(values[0]), item=label)]
-    return []
-
-
-def text_problems(question: Question, values: list[str]) -> list[str]:
-    """Problems with a free-text answer."""
-    if len(values) > 1:
-        return [_("Give one answer")]
-    text = normalise_text(values[0]) if values else ""
-    if not text:
-        return [_("Enter an answer")] if question.required else []
-    if _CONTROL.search(text):
-        return [_("Your answer contains characters that cannot be saved")]
-    limit = question.max_length
-    if limit is not None and len(text) > limit:
-        return [
-            ngettext(
-                "Your answer must be %(num)d character or fewer",
-                "Your answer must be %(num)d characters or fewer",
-                limit,
+        else:
+            yield FieldRule(
+                field_name=field_name,
+                max_choices=question.max_choices,
+                max_length=question.max_length,
+                codes={option.code: option.id for option in question.options},
+                exclusive={option.code: option.label for option in question.options if option.exclusive},
+                code_by_label={
+                    fold_label(localized(o.label, default_language, default_language)): o.code for o in question.options
+                },
+                **common,
             )
-        ]
-    return []
 
 
-def field_problems(question: Question, item: MatrixItem | None, values: list[str], language: str) -> list[str]:
-    """Problems with the values of one field in the answer encoding."""
-    if question.type == "text":
-        return text_problems(question, values)
-    values = clean_values(values)
-    if item is not None:
-        return cell_problems(question, item, values, language)
-    return choice_problems(question, values, language)
+def compile_rules(survey: Survey) -> dict[str, FieldRule]:
+    """Every field of the survey's answer encoding, in questionnaire order, with its rules."""
+    return {
+        rule.field_name: rule
+        for question in survey.questions
+        for rule in _question_rules(question, survey.default_language)
+    }

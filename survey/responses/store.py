@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Answer, Channel, Response, Survey
-from .encoding import answer_fields
-from .rules import clean_values, normalise_text
+from .rules import compile_rules
 
 
 def response_exists(survey: Survey, uid: str) -> bool:
@@ -26,29 +25,20 @@ def build_response(
 ) -> Response:
     """A Response with one Answer per chosen option, matrix cell or text.
 
-    ``values`` must already have passed the rules in :mod:`.rules`; codes are
-    looked up here, and the database's composite keys back that up.
+    ``values`` must already have passed the rules; the database's composite
+    keys back them up.
     """
     response = Response(survey_id=survey.id, uid=uid, language=language, channel=channel)
-    for question in survey.questions:
-        for field_name, item in answer_fields(question):
-            given = values.get(field_name, [])
-            if question.type == "text":
-                text = normalise_text(given[0]) if given else ""
-                if text:
-                    response.answers.append(_answer(survey, question.id, text=text))
-            elif item is not None:
-                scale = {point.code: point.id for point in question.scale}
-                for code in clean_values(given):
-                    response.answers.append(
-                        _answer(survey, question.id, item_id=item.id, scale_point_id=scale[code])
-                    )
-            else:
-                options = {option.code: option.id for option in question.options}
-                for code in clean_values(given):
-                    response.answers.append(_answer(survey, question.id, option_id=options[code]))
+    for name, rule in compile_rules(survey).items():
+        for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, [])):
+            response.answers.append(
+                Answer(
+                    survey_id=survey.id,
+                    question_id=rule.question_id,
+                    option_id=option_id,
+                    item_id=item_id,
+                    scale_point_id=scale_point_id,
+                    text=text,
+                )
+            )
     return response
-
-
-def _answer(survey: Survey, question_id: int, **columns) -> Answer:
-    return Answer(survey_id=survey.id, question_id=question_id, **columns)
