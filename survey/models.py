@@ -211,11 +211,16 @@ class Option(_Choice, db.Model):
     __table_args__ = (UniqueConstraint("question_id", "code"), UniqueConstraint("question_id", "id"))
 
     exclusive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # e.g. "Don't know"
+    # Codes this option had in earlier waves (renamed or merged): the same concept in comparisons.
+    same_as: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
 
 
 class MatrixItem(_Choice, db.Model):
     __tablename__ = "matrix_items"
     __table_args__ = (UniqueConstraint("question_id", "code"), UniqueConstraint("question_id", "id"))
+
+    # Codes this item had in earlier waves (renamed or merged): the same concept in comparisons.
+    same_as: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
 
 
 class ScalePoint(_Choice, db.Model):

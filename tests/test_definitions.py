@@ -60,6 +60,16 @@ INVALID = {
     "empty label": ("questions.0.options.0.label", {"en": "  "}, "String should have at least 1 character"),
     "missing slug": ("slug", KeyError, "slug: Field required"),
     "bad slug": ("slug", "Town Test!", "slug: String should match pattern"),
+    "same_as naming a code of this wave": (
+        "questions.1.options.1.same_as",
+        ["litter"],
+        "option 'bikes' is same_as 'litter', which is a code of this wave too",
+    ),
+    "same_as claimed twice": (
+        "questions.1.options.1.same_as",
+        ["drug_supply"],
+        "earlier code 'drug_supply' is claimed by more than one option in same_as",
+    ),
     "dates backwards": ("closes_at", "2020-01-01T00:00:00Z", "closes_at must be after opens_at"),
 }
 
@@ -157,6 +167,17 @@ def test_wording_changes_apply_once_there_are_responses(app, client, make_survey
         assert town.text["ur"] == "آپ کس علاقے میں رہتے ہیں؟"
         assert town.options[0].label == {"en": "North ward", "ur": "شمالی وارڈ"}
     assert response_count(app) == 1
+
+
+def test_same_as_links_may_change_once_there_are_responses(app, client, make_survey, submit):
+    _answered_survey(app, client, make_survey, submit)
+    data = reference_definition()
+    data["questions"][1]["options"][1]["same_as"] = ["motorbikes"]
+    with app.app_context():
+        survey = load_definition(parse_definition(data)).survey
+        db.session.commit()
+        assert survey.questions[1].options[1].same_as == ["motorbikes"]
+        assert survey.questions[2].items[0].same_as == ["knife_crime"]
 
 
 STRUCTURAL = {

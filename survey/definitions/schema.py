@@ -43,11 +43,13 @@ class OptionDefinition(_Strict):
     code: Code
     label: LocalizedText
     exclusive: bool = False
+    same_as: list[Code] = Field(default_factory=list)  # codes of the same concept in earlier waves
 
 
 class ItemDefinition(_Strict):
     code: Code
     label: LocalizedText
+    same_as: list[Code] = Field(default_factory=list)
 
 
 class ScalePointDefinition(_Strict):
@@ -62,6 +64,14 @@ def _unique_codes(entries: list[Any], what: str) -> list[Any]:
         if entry.code in seen:
             raise ValueError(f"{what} code '{entry.code}' is used more than once")
         seen.add(entry.code)
+    earlier: set[str] = set()
+    for entry in entries:
+        for old in getattr(entry, "same_as", ()):
+            if old in seen:
+                raise ValueError(f"{what} '{entry.code}' is same_as '{old}', which is a code of this wave too")
+            if old in earlier:
+                raise ValueError(f"earlier code '{old}' is claimed by more than one {what} in same_as")
+            earlier.add(old)
     return entries
 
 

@@ -60,6 +60,8 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
         for entries, new_entries in ((question.options, new.options), (question.items, new.items), (question.scale, new.scale)):
             for entry, new_entry in zip(entries, new_entries, strict=True):
                 entry.label = new_entry.label
+                if hasattr(new_entry, "same_as"):
+                    entry.same_as = list(new_entry.same_as)
     db.session.flush()
     return LoadResult(survey=survey, created=False, wording_only=True)
 
@@ -93,9 +95,12 @@ def _build_questions(survey: Survey, questions: list[QuestionDefinition]) -> Non
             hint=new.hint,
         )
         question.options = [
-            Option(code=o.code, label=o.label, exclusive=o.exclusive, position=i) for i, o in enumerate(new.options, 1)
+            Option(code=o.code, label=o.label, exclusive=o.exclusive, same_as=list(o.same_as), position=i)
+            for i, o in enumerate(new.options, 1)
         ]
-        question.items = [MatrixItem(code=i.code, label=i.label, position=n) for n, i in enumerate(new.items, 1)]
+        question.items = [
+            MatrixItem(code=i.code, label=i.label, same_as=list(i.same_as), position=n) for n, i in enumerate(new.items, 1)
+        ]
         question.scale = [
             ScalePoint(code=s.code, label=s.label, top_box=s.top_box, position=n) for n, s in enumerate(new.scale, 1)
         ]
@@ -125,8 +130,11 @@ def definition_from_survey(survey: Survey) -> SurveyDefinition:
                     "max_length": q.max_length,
                     "text": q.text,
                     "hint": q.hint,
-                    "options": [{"code": o.code, "label": o.label, "exclusive": o.exclusive} for o in q.options],
-                    "items": [{"code": i.code, "label": i.label} for i in q.items],
+                    "options": [
+                        {"code": o.code, "label": o.label, "exclusive": o.exclusive, "same_as": o.same_as}
+                        for o in q.options
+                    ],
+                    "items": [{"code": i.code, "label": i.label, "same_as": i.same_as} for i in q.items],
                     "scale": [{"code": s.code, "label": s.label, "top_box": s.top_box} for s in q.scale],
                 }
                 for q in survey.questions
@@ -144,7 +152,7 @@ def dump_definition(definition: SurveyDefinition) -> str:
 
 
 def structural_changes(old: SurveyDefinition, new: SurveyDefinition) -> list[str]:
-    """What differs between two definitions apart from wording and translations."""
+    """What differs between two definitions apart from wording, translations and same_as links."""
     changes: list[str] = []
     if old.series != new.series:
         changes.append(f"series would change from '{old.series}' to '{new.series}'")
