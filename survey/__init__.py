@@ -32,7 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .definitions.cli import survey_cli
     from .respondent import bp as respondent_bp
+    from .responses.cli import responses_cli
 
     app.register_blueprint(respondent_bp)
     app.cli.add_command(survey_cli)
+    app.cli.add_command(responses_cli)
     return app

@@ -23,7 +23,7 @@ def fail(message: str) -> None:
     raise SystemExit(1)
 
 
-def _get_survey(slug: str) -> Survey:
+def get_survey(slug: str) -> Survey:
     survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
     if survey is None:
         fail(f"No survey with slug '{slug}'. `flask survey list` shows the slugs.")
@@ -60,7 +60,7 @@ def load_command(file: Path, open_survey: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write to this file instead of standard output.")
 def dump_command(slug: str, output: Path | None) -> None:
     """Write survey SLUG as a YAML definition file (the format `load` reads)."""
-    text = dump_definition(definition_from_survey(_get_survey(slug)))
+    text = dump_definition(definition_from_survey(get_survey(slug)))
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {output}.", err=True)
@@ -69,7 +69,7 @@ def dump_command(slug: str, output: Path | None) -> None:
 
 
 def _transition(slug: str, action: str) -> None:
-    survey = _get_survey(slug)
+    survey = get_survey(slug)
     try:
         getattr(survey, action)()
     except InvalidTransition as error:

@@ -1,0 +1,1 @@
+"""Pure analysis of survey aggregates: rankings, comparisons between waves, report formats."""

@@ -1,0 +1,100 @@
+"""Export a survey's responses in the shared answer encoding (CSV or XLSX), streaming."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import BinaryIO, TextIO
+
+from sqlalchemy import select
+
+from analysis.spreadsheet import neutralise_formula
+
+from ..extensions import db
+from ..models import Answer, Response, Survey
+from .csv_import import META_COLUMNS
+from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR, answer_fields
+
+XLSX_MAX_ROWS = 1_048_576
+_STREAM_CHUNK = 10_000
+
+
+def export_header(survey: Survey) -> list[str]:
+    return [*META_COLUMNS, *(name for question in survey.questions for name, _ in answer_fields(question))]
+
+
+def export_rows(survey: Survey) -> Iterator[list[str]]:
+    """One list of cells per response, in the order of export_header(); cells are plain (not neutralised)."""
+    # id → (field name, position, code): multi answers are written in questionnaire order.
+    option_cell = {
+        option.id: (question.code, position, option.code)
+        for question in survey.questions
+        for position, option in enumerate(question.options)
+    }
+    matrix_cell = {
+        (item.id, point.id): (f"{question.code}{CELL_SEPARATOR}{item.code}", 0, point.code)
+        for question in survey.questions
+        for item in question.items
+        for point in question.scale
+    }
+    text_field = {question.id: question.code for question in survey.questions}
+    answer_columns = export_header(survey)[len(META_COLUMNS) :]
+    rows = db.session.execute(
+        select(
+            Response.id, Response.uid, Response.submitted_at, Response.language, Response.channel,
+            Answer.question_id, Answer.option_id, Answer.item_id, Answer.scale_point_id, Answer.text,
+        )
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.survey_id == survey.id)
+        .order_by(Response.id, Answer.id)
+        .execution_options(yield_per=_STREAM_CHUNK)
+    )
+    for _, answers in itertools.groupby(rows, key=lambda row: row.id):
+        answers = list(answers)
+        values: dict[str, list[tuple[int, str]]] = {}
+        for row in answers:
+            if row.option_id is not None:
+                name, position, code = option_cell[row.option_id]
+            elif row.item_id is not None:
+                name, position, code = matrix_cell[(row.item_id, row.scale_point_id)]
+            elif row.text is not None:
+                name, position, code = text_field[row.question_id], 0, row.text
+            else:
+                continue  # a response with no answers at all
+            values.setdefault(name, []).append((position, code))
+        first = answers[0]
+        meta = [first.uid, _timestamp(first.submitted_at), first.language, first.channel]
+        yield meta + [CSV_MULTI_SEPARATOR.join(code for _, code in sorted(values.get(name, []))) for name in answer_columns]
+
+
+def _timestamp(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def write_csv(survey: Survey, out: TextIO) -> int:
+    """Write the CSV; returns the number of responses. Risky text cells are neutralised."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(export_header(survey))
+    count = 0
+    for count, row in enumerate(export_rows(survey), start=1):
+        writer.writerow([neutralise_formula(cell) for cell in row])
+    return count
+
+
+def write_xlsx(survey: Survey, out: BinaryIO) -> int:
+    """Write an XLSX workbook (streamed by openpyxl's write-only mode); returns the number of responses."""
+    from openpyxl import Workbook
+
+    if survey.response_count() + 1 > XLSX_MAX_ROWS:
+        raise ValueError(f"{survey.response_count()} responses do not fit in one worksheet; export CSV instead")
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(survey.slug[:31])
+    sheet.append(export_header(survey))
+    count = 0
+    for count, row in enumerate(export_rows(survey), start=1):
+        sheet.append([neutralise_formula(cell) for cell in row])
+    workbook.save(out)
+    return count
