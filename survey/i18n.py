@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -50,6 +50,8 @@ def current_languages() -> list[str]:
 
 def select_locale() -> str:
     """?lang= first, then the resident's earlier choice, then Accept-Language, then the default."""
+    if not has_request_context():  # CLI commands speak the default UI language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     available = current_languages()
     asked = request.args.get("lang")
     if asked in available:
