@@ -267,19 +267,17 @@ class Answer(db.Model):
             " OR (option_id IS NULL AND item_id IS NULL AND scale_point_id IS NULL AND text IS NOT NULL)",
             name="one_kind",
         ),
-        UniqueConstraint("response_id", "question_id", "option_id"),
-        UniqueConstraint("response_id", "question_id", "item_id"),
+        # One row per option, matrix item or text within a response's question. Options, items
+        # and text never share a question, so the coalesced id is unambiguous.
         Index(
-            "uq_answers_one_text",
+            "uq_answers_one_per_choice",
             "response_id",
             "question_id",
+            func.coalesce(sql_text("option_id"), sql_text("item_id"), 0),
             unique=True,
-            sqlite_where=sql_text("text IS NOT NULL"),
-            postgresql_where=sql_text("text IS NOT NULL"),
         ),
-        # The counting indexes for analysis: GROUP BY question and option or cell.
-        Index("ix_answers_question_option", "question_id", "option_id"),
-        Index("ix_answers_question_cell", "question_id", "item_id", "scale_point_id"),
+        # The counting index: GROUP BY question and option or cell, and distinct respondents, from the index alone.
+        Index("ix_answers_counting", "question_id", "option_id", "item_id", "scale_point_id", "response_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

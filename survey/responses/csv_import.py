@@ -26,6 +26,7 @@ from .rules import FieldRule, compile_rules
 META_COLUMNS = ("response_id", "submitted_at", "language", "channel")
 MAX_REPORTED_PROBLEMS = 50
 BATCH_SIZE = 5000
+_CHANNELS = frozenset(channel.value for channel in Channel)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 
 
@@ -68,6 +69,15 @@ class _Field:
         return names[0] if len(names) == 1 else self.rule.field_name
 
 
+@dataclass(frozen=True)
+class _Target:
+    """The survey's few facts the row loop needs, read once rather than through the ORM per row."""
+
+    id: int
+    default_language: str
+    languages: frozenset[str]
+
+
 @dataclass
 class _Problems:
     found: list[ImportProblem] = field(default_factory=list)
@@ -104,9 +114,10 @@ def import_responses(
     if problems.total:
         _fail(problems)
 
+    target = _Target(survey.id, survey.default_language, frozenset(survey.languages))
     batch: list[tuple[int, dict, list]] = []
     for row_number, cells in rows:
-        parsed = _parse_row(survey, row_number, cells, fields, meta, len(header[1]), problems)
+        parsed = _parse_row(target, row_number, cells, fields, meta, len(header[1]), problems)
         if parsed is None or problems.total:
             continue
         batch.append((row_number, *parsed))
@@ -180,20 +191,20 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
     return list(fields.values()), meta
 
 
-def _parse_row(survey: Survey, row_number: int, cells: list[str], fields: list[_Field], meta: dict[str, int], width: int, problems: _Problems):
+def _parse_row(survey: _Target, row_number: int, cells: list[str], fields: list[_Field], meta: dict[str, int], width: int, problems: _Problems):
     """The row's response fields and answer rows, or None (problems recorded)."""
     if len(cells) != width:
         problems.add(row_number, "", f"has {len(cells)} cells but the header has {width}")
         return None
     before = problems.total
     answers = []
+    language = survey.default_language
     for entry in fields:
-        given = _values(entry, cells, row_number, problems)
-        found = entry.rule.problems(given, survey.default_language)
+        found, rows = entry.rule.evaluate(_values(entry, cells, row_number, problems), language)
         for message in found:
             problems.add(row_number, entry.column_name, message)
-        if not found:
-            answers.extend((entry.rule.question_id, *row) for row in entry.rule.answer_rows(given))
+        question = (entry.rule.question_id,)
+        answers.extend([question + row for row in rows])
     response = _parse_meta(survey, row_number, cells, meta, problems)
     if problems.total != before or response is None:
         return None
@@ -203,6 +214,12 @@ def _parse_row(survey: Survey, row_number: int, cells: list[str], fields: list[_
 def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problems) -> list[str]:
     """The field's values in the answer encoding, labels turned into codes."""
     rule = entry.rule
+    if not entry.flag_columns and len(entry.value_columns) == 1:
+        cell = cells[entry.value_columns[0][0]]
+        if rule.is_text:
+            return [_undo_formula_guard(cell)]
+        if CSV_MULTI_SEPARATOR not in cell:
+            return [rule.code_for(cell.strip())] if cell else []
     values: list[str] = []
     for index, _name in entry.value_columns:
         cell = cells[index]
@@ -228,7 +245,7 @@ def _undo_formula_guard(cell: str) -> str:
     return cell
 
 
-def _parse_meta(survey: Survey, row_number: int, cells: list[str], meta: dict[str, int], problems: _Problems) -> dict | None:
+def _parse_meta(survey: _Target, row_number: int, cells: list[str], meta: dict[str, int], problems: _Problems) -> dict | None:
     def cell(name: str) -> str:
         return cells[meta[name]].strip() if name in meta else ""
 
@@ -236,16 +253,16 @@ def _parse_meta(survey: Survey, row_number: int, cells: list[str], meta: dict[st
         "uid": _undo_formula_guard(cell("response_id")) or uuid.uuid4().hex,
         "language": cell("language") or survey.default_language,
         "channel": cell("channel") or Channel.ONLINE.value,
-        "submitted_at": datetime.now(timezone.utc),
+        "submitted_at": None,  # the time of the import
     }
     ok = True
     if len(response["uid"]) > 64:
         problems.add(row_number, "response_id", "is longer than 64 characters")
         ok = False
     if response["language"] not in survey.languages:
-        problems.add(row_number, "language", f"'{response['language']}' is not one of the survey's languages ({', '.join(survey.languages)})")
+        problems.add(row_number, "language", f"'{response['language']}' is not one of the survey's languages ({', '.join(sorted(survey.languages))})")
         ok = False
-    if response["channel"] not in {channel.value for channel in Channel}:
+    if response["channel"] not in _CHANNELS:
         problems.add(row_number, "channel", f"'{response['channel']}' is not one of online, paper, event, phone")
         ok = False
     if cell("submitted_at"):
@@ -263,12 +280,13 @@ class _BatchWriter:
     """Writes batches of responses and answers with the driver's fastest path."""
 
     def __init__(self, survey: Survey):
-        self.survey = survey
+        self.survey_id = survey.id
         self.connection = db.session.connection()
         self.dialect = self.connection.dialect.name
         if self.dialect == "sqlite":
             # Take SQLite's write lock now, so the highest id read next cannot be taken by another writer.
             self.connection.execute(text("UPDATE surveys SET status = status WHERE id = :id"), {"id": survey.id})
+        self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
 
@@ -290,15 +308,16 @@ class _BatchWriter:
         responses, answers = [], []
         for response_id, (response, rows) in zip(self._allocate_ids(len(new)), new):
             responses.append(
-                (response_id, self.survey.id, response["uid"], response["language"], response["channel"], response["submitted_at"])
+                (response_id, self.survey_id, response["uid"], response["language"], response["channel"], response["submitted_at"])
             )
-            answers.extend((response_id, self.survey.id, *row) for row in rows)
+            owner = (response_id, self.survey_id)
+            answers.extend([owner + row for row in rows])
         self._insert(responses, answers)
         result.added += len(responses)
 
     def _existing_ids(self, uids: list[str]) -> dict[str, int]:
         query = select(Response.uid, Response.id).where(
-            Response.survey_id == self.survey.id, Response.uid.in_(bindparam("uids", expanding=True))
+            Response.survey_id == self.survey_id, Response.uid.in_(bindparam("uids", expanding=True))
         )
         found: dict[str, int] = {}
         for start in range(0, len(uids), 900):  # SQLite allows ~32k parameters; stay far below
@@ -325,7 +344,7 @@ class _BatchWriter:
             if self.dialect == "postgresql":
                 with cursor.copy("COPY responses (id, survey_id, uid, language, channel, submitted_at) FROM STDIN") as copy:
                     for record in responses:
-                        copy.write_row(record)
+                        copy.write_row((*record[:5], record[5] or self.started))
                 with cursor.copy(
                     "COPY answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text) FROM STDIN"
                 ) as copy:
@@ -335,7 +354,7 @@ class _BatchWriter:
                 marks = ", ".join("?" * 6)
                 cursor.executemany(
                     f"INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at) VALUES ({marks})",
-                    [(*r[:5], _sqlite_timestamp(r[5])) for r in responses],
+                    [(*r[:5], _sqlite_timestamp(r[5] or self.started)) for r in responses],
                 )
                 cursor.executemany(
                     "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
@@ -348,4 +367,4 @@ class _BatchWriter:
 
 def _sqlite_timestamp(moment: datetime) -> str:
     """The text form SQLAlchemy's DateTime reads back from SQLite (UTC, no offset)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(timezone.utc).isoformat(sep=" ", timespec="microseconds")[:26]

@@ -58,9 +58,8 @@ class FieldRule:
     #: default-language label, folded, → code: imports may give labels instead of codes.
     code_by_label: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def is_text(self) -> bool:
-        return self.question_type == "text"
+    def __post_init__(self) -> None:
+        self.is_text = self.question_type == "text"
 
     def values_for(self, raw: list[str]) -> list[str]:
         """The values this field is judged on: text kept whole, codes stripped of blanks."""
@@ -73,6 +72,17 @@ class FieldRule:
         if self.item_id is not None:
             return self._cell_problems(values, language)
         return self._choice_problems(values, language)
+
+    def evaluate(self, raw: list[str], language: str) -> tuple[list[str], list[AnswerRow]]:
+        """Problems, or else the rows to store: one call per field on the import's hot path."""
+        if len(raw) == 1 and not self.is_text:
+            # The common case, a single known code, needs no further checks.
+            code = raw[0].strip()
+            if code in self.codes:
+                row = (self.codes[code], None, None, None) if self.item_id is None else (None, self.item_id, self.codes[code], None)
+                return [], [row]
+        problems = self.problems(raw, language)
+        return problems, ([] if problems else list(self.answer_rows(raw)))
 
     def answer_rows(self, raw: list[str]) -> Iterator[AnswerRow]:
         """The rows to store for values that passed problems()."""

@@ -1,0 +1,259 @@
+"""Loading aggregates from the database: the counting is pushed down as GROUP BY queries.
+
+The result is small (one row per option or matrix item per wave, per group)
+and goes to the pure functions in :mod:`analysis.compare` as ``WaveCounts``.
+This module takes a SQLAlchemy session as an argument and knows nothing of Flask.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from survey.models import Answer, Question, Response, Survey, SurveySeries, localized
+
+from .compare import WaveCounts
+from .errors import AnalysisError
+
+BASE_RULES = ("answered", "all")
+PERCENT_OF = ("respondents", "mentions")
+RANKED_TYPES = ("single", "multi", "matrix")
+
+
+@dataclass(frozen=True)
+class Wave:
+    survey: Survey
+    question: Question
+
+
+@dataclass(frozen=True)
+class Group:
+    code: str
+    label: str
+
+
+def find_waves(session: Session, series: str, question: str, waves: list[str] | None = None) -> list[Wave]:
+    """The series' waves (oldest first) that asked ``question``; errors name what is missing."""
+    found = session.scalar(select(SurveySeries).where(SurveySeries.code == series))
+    if found is None:
+        known = ", ".join(session.scalars(select(SurveySeries.code).order_by(SurveySeries.code))) or "none yet"
+        raise AnalysisError(f"no survey series '{series}' (series: {known})")
+    surveys = sorted(found.surveys, key=lambda survey: survey.wave)
+    by_wave = {survey.wave: survey for survey in surveys}
+    if waves:
+        unknown = [wave for wave in waves if wave not in by_wave]
+        if unknown:
+            raise AnalysisError(f"series '{series}' has no wave {', '.join(unknown)} (waves: {', '.join(by_wave)})")
+        surveys = [by_wave[wave] for wave in waves]
+    result = []
+    for survey in surveys:
+        asked = next((q for q in survey.questions if q.code == question), None)
+        if asked is None:
+            if waves:
+                raise AnalysisError(f"question '{question}' is not in wave {survey.wave}")
+            continue
+        if asked.type not in RANKED_TYPES:
+            raise AnalysisError(f"'{question}' is a {asked.type} question in wave {survey.wave}: only choice and matrix questions are ranked")
+        result.append(Wave(survey, asked))
+    if not result:
+        raise AnalysisError(f"no wave of series '{series}' asks question '{question}'")
+    return result
+
+
+def concept_codes(waves: list[Wave], attribute: str = "options") -> dict[str, str]:
+    """Old code → the newest code of the same concept, following same_as links back through the waves."""
+    canonical: dict[str, str] = {}
+    for wave in reversed(waves):
+        for entry in getattr(wave.question, attribute):
+            current = canonical.get(entry.code, entry.code)
+            for old in entry.same_as:
+                canonical.setdefault(old, current)
+    return canonical
+
+
+def load_comparison_counts(
+    session: Session,
+    waves: list[Wave],
+    *,
+    base: str = "answered",
+    percent_of: str = "respondents",
+    by: str | None = None,
+) -> dict[Group | None, list[WaveCounts]]:
+    """WaveCounts per wave, for the whole sample (key None) or for each group of the ``by`` question."""
+    if base not in BASE_RULES:
+        raise AnalysisError(f"base must be one of {', '.join(BASE_RULES)}, not '{base}'")
+    if percent_of not in PERCENT_OF:
+        raise AnalysisError(f"percent-of must be one of {', '.join(PERCENT_OF)}, not '{percent_of}'")
+    attribute = "items" if waves[-1].question.type == "matrix" else "options"
+    canonical = concept_codes(waves, attribute)
+    groups = _group_questions(waves, by) if by else None
+    group_canonical = concept_codes([Wave(w.survey, groups[w.survey.id]) for w in waves]) if groups else {}
+    counts_by_group: dict[str | None, list[WaveCounts]] = defaultdict(list)
+    group_labels: dict[str, str] = {}
+    for wave in waves:  # oldest first, so a group's label ends up as the newest wave's wording
+        by_question = groups[wave.survey.id] if groups else None
+        options = {option.id: option for option in by_question.options} if by_question else {}
+        for group_option, counts in _count_wave(session, wave, by_question, base, percent_of, canonical).items():
+            code = None
+            if group_option is not None:
+                option = options[group_option]
+                code = group_canonical.get(option.code, option.code)
+                group_labels[code] = _label(wave.survey, option.label)
+            counts_by_group[code].append(counts)
+    return {
+        (Group(code, group_labels[code]) if code is not None else None): counts
+        for code, counts in counts_by_group.items()
+    }
+
+
+def _group_questions(waves: list[Wave], by: str) -> dict[int, Question]:
+    questions = {}
+    for wave in waves:
+        asked = next((q for q in wave.survey.questions if q.code == by), None)
+        if asked is None:
+            raise AnalysisError(f"question '{by}' is not in wave {wave.survey.wave}, so results cannot be broken down by it")
+        if asked.type != "single":
+            raise AnalysisError(f"'{by}' is a {asked.type} question: breakdowns need a single-choice question such as a town")
+        questions[wave.survey.id] = asked
+    return questions
+
+
+def _label(survey: Survey, texts: dict) -> str:
+    return localized(texts, survey.default_language, survey.default_language)
+
+
+def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, canonical: dict[str, str]):
+    """{group option id or None: WaveCounts} for one wave."""
+    question, survey = wave.question, wave.survey
+    group_of = _group_column(by_question)
+    if question.type == "matrix":
+        rows = _grouped(session, group_of, [Answer.item_id, Answer.scale_point_id], question)
+    else:
+        rows = _grouped(session, group_of, [Answer.option_id], question)
+    answered = _answered(session, group_of, question)
+    everyone = _everyone(session, survey, by_question)
+    result = {}
+    for group in (answered.keys() | everyone.keys()) if by_question is not None else [None]:
+        group_rows = [row[1:] for row in rows if row[0] == group]
+        respondents = answered.get(group, 0)
+        if question.type == "matrix":
+            counts, top_box = _matrix_counts(question, group_rows, base, everyone.get(group, 0), canonical)
+        else:
+            counts, merged = _choice_counts(question, group_rows, base, percent_of, respondents, everyone.get(group, 0), canonical)
+            if question.type == "multi" and merged:
+                counts = _recount_merged(session, group_of, question, counts, merged)
+            top_box = ()
+        result[group] = WaveCounts(
+            wave=survey.wave,
+            survey=survey.slug,
+            question_type=question.type,
+            max_choices=1 if question.type == "single" else question.max_choices,
+            base_rule="mentions" if percent_of == "mentions" and question.type != "matrix" else base,
+            question_text=_label(survey, question.text),
+            counts=counts,
+            top_box=top_box,
+            respondents=respondents,
+        )
+    return result
+
+
+def _group_column(by_question: Question | None):
+    """The grouping answer row joined on the same response, or None for the whole sample."""
+    if by_question is None:
+        return None
+    grouping = aliased(Answer)
+    return grouping, by_question.id
+
+
+def _joined(statement, group_of, question: Question):
+    statement = statement.where(Answer.question_id == question.id)
+    if group_of is None:
+        return statement
+    grouping, group_question_id = group_of
+    return statement.join(
+        grouping, (grouping.response_id == Answer.response_id) & (grouping.question_id == group_question_id)
+    )
+
+
+def _grouped(session, group_of, columns, question: Question) -> list[tuple]:
+    """(group, *columns, count) rows: the GROUP BY that does the counting."""
+    group_column = group_of[0].option_id if group_of else None
+    keys = [group_column, *columns] if group_of else columns
+    statement = _joined(select(*keys, func.count()), group_of, question).group_by(*keys)
+    rows = session.execute(statement).all()
+    return [tuple(row) if group_of else (None, *row) for row in rows]
+
+
+def _answered(session, group_of, question: Question) -> dict:
+    """Respondents who answered the question, per group."""
+    distinct = func.count(func.distinct(Answer.response_id))
+    if group_of is None:
+        return {None: session.scalar(_joined(select(distinct), group_of, question)) or 0}
+    group_column = group_of[0].option_id
+    statement = _joined(select(group_column, distinct), group_of, question).group_by(group_column)
+    return dict(session.execute(statement).all())
+
+
+def _everyone(session, survey: Survey, by_question: Question | None) -> dict:
+    """All respondents of the wave, per group (respondents who gave that group's answer)."""
+    if by_question is None:
+        return {None: session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == survey.id)) or 0}
+    statement = select(Answer.option_id, func.count()).where(Answer.question_id == by_question.id).group_by(Answer.option_id)
+    return dict(session.execute(statement).all())
+
+
+def _choice_counts(question, rows, base, percent_of, respondents, everyone, canonical):
+    """Counts per concept, and the option ids of concepts that merge several options of this wave."""
+    by_option = {option_id: count for option_id, count in rows}
+    records: dict[str, dict] = {}
+    option_ids: dict[str, list[int]] = defaultdict(list)
+    for position, option in enumerate(question.options, start=1):
+        code = canonical.get(option.code, option.code)
+        record = records.setdefault(
+            code, {"code": code, "label": _label(question.survey, option.label), "position": position, "count": 0}
+        )
+        record["count"] += by_option.get(option.id, 0)
+        option_ids[code].append(option.id)
+    if percent_of == "mentions":
+        denominator = sum(by_option.values())
+    else:
+        denominator = respondents if base == "answered" else everyone
+    frame = pd.DataFrame(list(records.values()), columns=["code", "label", "position", "count"])
+    frame["base"] = denominator
+    return frame, {code: ids for code, ids in option_ids.items() if len(ids) > 1}
+
+
+def _recount_merged(session, group_of, question, counts: pd.DataFrame, merged: dict[str, list[int]]) -> pd.DataFrame:
+    """Options merged into one concept (same_as): count each respondent once, not once per old option."""
+    counts = counts.copy()
+    for code, ids in merged.items():
+        statement = _joined(select(func.count(func.distinct(Answer.response_id))), group_of, question).where(
+            Answer.option_id.in_(ids)
+        )
+        counts.loc[counts["code"] == code, "count"] = session.scalar(statement) or 0
+    return counts
+
+
+def _matrix_counts(question, rows, base, everyone, canonical):
+    top = {point.id for point in question.scale if point.top_box}
+    per_item: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # item id → [top-box count, answered]
+    for item_id, point_id, count in rows:
+        per_item[item_id][1] += count
+        if point_id in top:
+            per_item[item_id][0] += count
+    records = [
+        {
+            "code": canonical.get(item.code, item.code),
+            "label": _label(question.survey, item.label),
+            "position": position,
+            "count": per_item[item.id][0],
+            "base": per_item[item.id][1] if base == "answered" else everyone,
+        }
+        for position, item in enumerate(question.items, start=1)
+    ]
+    top_box = tuple(point.code for point in question.scale if point.top_box)
+    return pd.DataFrame(records, columns=["code", "label", "position", "count", "base"]), top_box
