@@ -60,6 +60,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
         # Tokens outlive a slow resident; an expired one re-renders the answers anyway.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", 6 * 3600)),
+        # Breakdown cells with fewer respondents than this are shown as [c].
+        "SMALL_CELL_THRESHOLD": int(os.environ.get("SMALL_CELL_THRESHOLD", 10)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

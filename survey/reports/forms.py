@@ -1,0 +1,46 @@
+"""The analysis page's form: a GET form, so a table has a shareable address."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import Form, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from ..i18n import _l
+from ..models import Question, Survey, SurveySeries
+
+
+class ComparisonForm(Form):
+    series = SelectField(_l("Survey series"), validators=[InputRequired()])
+    question = SelectField(_l("Question"), validators=[InputRequired()])
+    waves = StringField(_l("Waves (optional)"), description=_l("Wave labels separated by commas, oldest first, for example 2021,2023. Leave empty for every wave."))
+    top = IntegerField(_l("How many to rank"), default=5, validators=[Optional(), NumberRange(1, 50)])
+    by = SelectField(_l("Break down by (optional)"), validators=[Optional()])
+    base = RadioField(
+        _l("Percentages of"),
+        choices=[("answered", _l("respondents who answered the question")), ("all", _l("all respondents of the wave"))],
+        default="answered",
+    )
+    percent_of = RadioField(
+        _l("Count"),
+        choices=[("respondents", _l("respondents (percent of cases)")), ("mentions", _l("mentions (percent of responses)"))],
+        default="respondents",
+    )
+
+
+def build_comparison_form(session: Session, args) -> ComparisonForm:
+    """The form with its choices read from the surveys; sensitive questions are not offered for breakdowns."""
+    form = ComparisonForm(args)
+    series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
+    form.series.choices = [(code, code) for code in series]
+    questions = session.execute(
+        select(Question.code, Question.type, Question.sensitive, Survey.wave)
+        .join(Survey, Survey.id == Question.survey_id)
+        .order_by(Question.code)
+    ).all()
+    ranked = sorted({code for code, kind, _, _ in questions if kind != "text"})
+    form.question.choices = [(code, code) for code in ranked]
+    groups = sorted({code for code, kind, sensitive, _ in questions if kind == "single" and not sensitive})
+    form.by.choices = [("", _l("No breakdown"))] + [(code, code) for code in groups]
+    return form

@@ -1,0 +1,175 @@
+"""CSV import and CSV/XLSX export of responses, through the real CLI and database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+
+from .conftest import TESTS, response_count
+
+EVERY_FEATURE = str(TESTS / "data" / "every-feature.yaml")
+HEADER = "response_id,submitted_at,language,channel,town,priorities,concerns/knives,concerns/asb,ethnicity,comments"
+GOOD_ROWS = [
+    "r1,2024-05-01T10:00:00Z,en,paper,north,drugs;bikes,very,fairly,,More lights",
+    "r2,2024-05-02T11:30:00+01:00,pl,online,South,Drug dealing,Not very concerned,very,prefer_not_to_say,\"=HYPERLINK(\"\"http://x\"\")\"",
+    "r3,,ur,event, north ,dont_know,fairly,not_very,white_british,\"Line one\nline two\"",
+]
+
+
+@pytest.fixture
+def loaded(runner):
+    result = runner.invoke(args=["survey", "load", EVERY_FEATURE])
+    assert result.exit_code == 0, result.output
+    return runner
+
+
+def write(tmp_path, text: str, name: str = "in.csv", encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def import_csv(runner, path):
+    return runner.invoke(args=["responses", "import", "town-test", path])
+
+
+def export_csv(runner, tmp_path, name="out.csv") -> list[dict]:
+    out = tmp_path / name
+    result = runner.invoke(args=["responses", "export", "town-test", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+
+
+def test_import_accepts_codes_labels_bom_and_quoted_newlines(app, loaded, tmp_path):
+    path = write(tmp_path, "\ufeff" + "\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 responses into town-test." in result.output
+    rows = {row["response_id"]: row for row in export_csv(loaded, tmp_path)}
+    assert rows["r1"] == {
+        "response_id": "r1", "submitted_at": "2024-05-01T10:00:00Z", "language": "en", "channel": "paper",
+        "town": "north", "priorities": "drugs;bikes", "concerns/knives": "very", "concerns/asb": "fairly",
+        "ethnicity": "", "comments": "More lights",
+    }
+    assert rows["r2"]["submitted_at"] == "2024-05-02T10:30:00Z"
+    assert (rows["r2"]["town"], rows["r2"]["priorities"], rows["r2"]["concerns/knives"]) == ("south", "drugs", "not_very")
+    assert rows["r3"]["comments"] == "Line one\nline two"
+    assert rows["r3"]["town"] == "north"
+
+
+def test_reimporting_the_same_file_adds_nothing(app, loaded, tmp_path):
+    path = write(tmp_path, "\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    assert import_csv(loaded, path).exit_code == 0
+    again = import_csv(loaded, path)
+    assert again.exit_code == 0
+    assert "Imported 0 responses into town-test; 3 already imported before, skipped." in again.output
+    assert response_count(app) == 3
+
+
+def test_one_column_per_option_is_accepted(app, loaded, tmp_path):
+    path = write(tmp_path, "town,priorities/drugs,priorities/litter,priorities/dont_know,concerns/knives,concerns/asb\n"
+                 "north,1,1,0,very,very\nsouth,0,0,1,fairly,fairly\n")
+    assert import_csv(loaded, path).exit_code == 0
+    assert [row["priorities"] for row in export_csv(loaded, tmp_path)] == ["drugs;litter", "dont_know"]
+
+
+def test_export_neutralises_formulas_and_import_restores_them(app, loaded, tmp_path):
+    path = write(tmp_path, "\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    import_csv(loaded, path)
+    exported = export_csv(loaded, tmp_path)
+    assert exported[1]["comments"] == "'=HYPERLINK(\"http://x\")"
+    # import → export → import loses nothing: the apostrophe is taken off again.
+    loaded.invoke(args=["survey", "load", EVERY_FEATURE])
+    second = tmp_path / "second"
+    second.mkdir()
+    reimport = write(second, (tmp_path / "out.csv").read_text(encoding="utf-8-sig"))
+    with app.app_context():
+        from survey.extensions import db
+        from survey.models import Response
+
+        db.session.query(Response).delete()
+        db.session.commit()
+    assert import_csv(loaded, reimport).exit_code == 0
+    assert export_csv(loaded, second) == exported
+
+
+# Tab and carriage return are covered by the pure tests of neutralise_formula: an import strips them.
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)"])
+def test_every_risky_text_cell_is_neutralised_in_csv_and_xlsx(app, loaded, tmp_path, value):
+    path = tmp_path / "risky.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["response_id", "town", "concerns/knives", "concerns/asb", "comments"], [value, "north", "very", "very", value]])
+    result = import_csv(loaded, str(path))
+    assert result.exit_code == 0, result.output
+    row = export_csv(loaded, tmp_path)[0]
+    assert row["comments"] == "'" + value
+    assert row["response_id"] == "'" + value
+    out = tmp_path / "out.xlsx"
+    assert loaded.invoke(args=["responses", "export", "town-test", "--format", "xlsx", "-o", str(out)]).exit_code == 0
+    sheet = openpyxl.load_workbook(out).active
+    cells = [cell.value for cell in sheet[2]]
+    assert cells[0].startswith("'")
+    assert all(not (isinstance(cell, str) and cell.startswith(("=", "+", "-", "@", "\t", "\r"))) for cell in cells)
+
+
+BAD_FILES = {
+    "unknown code": ("town,concerns/knives,concerns/asb\natlantis,very,very\n", "row 2, column town: “atlantis” is not one of the answers"),
+    "too many choices": ("priorities,town,concerns/knives,concerns/asb\ndrugs;bikes;litter,north,very,very\n", "row 2, column priorities: Choose no more than 2 answers"),
+    "exclusive combined": ("priorities,town,concerns/knives,concerns/asb\ndrugs;dont_know,north,very,very\n", "row 2, column priorities: “Don't know” cannot be combined"),
+    "value off the scale": ("town,concerns/knives,concerns/asb\nnorth,terrified,very\n", "row 2, column concerns/knives: “terrified” is not on the scale"),
+    "broken quoting": ("town,concerns/knives,concerns/asb\nnorth,very,very\n\"north,very,very\n", "row 3: the CSV is malformed"),
+    "duplicate ids": ("response_id,town,concerns/knives,concerns/asb\na,north,very,very\nb,north,very,very\na,south,very,very\n", "row 4, column response_id: 'a' appears more than once"),
+    "unknown column": ("town,colour,concerns/knives,concerns/asb\nnorth,red,very,very\n", "row 1, column colour: not a question of this survey"),
+    "unknown option column": ("town,priorities/aliens,concerns/knives,concerns/asb\nnorth,1,very,very\n", "row 1, column priorities/aliens: 'aliens' is not an option"),
+    "bad 0/1 flag": ("town,priorities/drugs,concerns/knives,concerns/asb\nnorth,maybe,very,very\n", "row 2, column priorities/drugs: 'maybe' should be 1"),
+    "text too long": ("town,concerns/knives,concerns/asb,comments\nnorth,very,very," + "x" * 51 + "\n", "row 2, column comments: Your answer must be 50 characters or fewer"),
+    "missing required": ("town,concerns/knives,concerns/asb\n,very,very\n", "row 2, column town: Select an answer"),
+    "ragged row": ("town,concerns/knives,concerns/asb\nnorth,very\n", "row 2: has 2 cells but the header has 3"),
+    "bad channel": ("town,concerns/knives,concerns/asb,channel\nnorth,very,very,fax\n", "row 2, column channel: 'fax' is not one of"),
+    "bad date": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,yesterday\n", "row 2, column submitted_at: 'yesterday' is not a date"),
+    "language not offered": ("town,concerns/knives,concerns/asb,language\nnorth,very,very,de\n", "row 2, column language: 'de' is not one of the survey's languages"),
+    "duplicate column": ("town,town,concerns/knives,concerns/asb\nnorth,north,very,very\n", "row 1, column town: this column appears more than once"),
+    "empty file": ("", "row 1: the file is empty"),
+}
+
+
+@pytest.mark.parametrize("content, message", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_bad_csv_is_refused_with_row_and_column_and_stores_nothing(app, loaded, tmp_path, content, message):
+    good_first = "town,concerns/knives,concerns/asb\nsouth,very,very\n"
+    path = write(tmp_path, content)
+    result = import_csv(loaded, path)
+    assert result.exit_code == 1
+    assert "Nothing was imported" in result.output
+    assert message in result.output, result.output
+    assert response_count(app) == 0
+    # A good file still imports afterwards: the failure left nothing behind.
+    assert import_csv(loaded, write(tmp_path, good_first, "good.csv")).exit_code == 0
+    assert response_count(app) == 1
+
+
+def test_wrong_encoding_is_refused_with_its_line(app, loaded, tmp_path):
+    path = write(tmp_path, "town,concerns/knives,concerns/asb,comments\nnorth,very,very,café\n", encoding="latin-1")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 1
+    assert "line 2 is not UTF-8 text" in result.output
+    assert response_count(app) == 0
+
+
+def test_problems_past_the_first_fifty_are_counted(app, loaded, tmp_path):
+    rows = "\n".join("atlantis,very,very" for _ in range(60))
+    result = import_csv(loaded, write(tmp_path, "town,concerns/knives,concerns/asb\n" + rows + "\n"))
+    assert result.exit_code == 1
+    assert "60 problem(s)" in result.output
+    assert "… and 10 more problem(s)." in result.output
+    assert result.output.count("is not one of the answers") == 50
+
+
+def test_a_bad_row_after_many_good_batches_rolls_everything_back(app, loaded, tmp_path):
+    good = "\n".join("north,very,very" for _ in range(12_000))
+    result = import_csv(loaded, write(tmp_path, "town,concerns/knives,concerns/asb\n" + good + "\natlantis,very,very\n"))
+    assert result.exit_code == 1
+    assert "row 12002, column town" in result.output
+    assert response_count(app) == 0
