@@ -76,3 +76,26 @@ def test_demo_survey_content_is_in_all_six_languages():
 
     walk(demo, "demo")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "language, count, expected",
+    [
+        ("pa", 0, "ਤੁਸੀਂ 0 ਅੱਖਰ ਤੱਕ ਲਿਖ ਸਕਦੇ ਹੋ।"),  # Punjabi treats 0 as singular
+        ("pa", 2, "ਤੁਸੀਂ 2 ਅੱਖਰਾਂ ਤੱਕ ਲਿਖ ਸਕਦੇ ਹੋ।"),
+        ("pl", 1, "Możesz wpisać do 1 znaku."),
+        ("pl", 3, "Możesz wpisać do 3 znaków."),
+        ("pl", 22, "Możesz wpisać do 22 znaków."),
+        ("sk", 3, "Môžete napísať najviac 3 znaky."),
+        ("sk", 5, "Môžete napísať najviac 5 znakov."),
+        ("ro", 20, "Puteți scrie cel mult 20 de caractere."),
+    ],
+)
+def test_plural_rules_follow_each_language(language, count, expected):
+    from flask_babel import force_locale, ngettext
+
+    from survey import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    with app.test_request_context(), force_locale(language):
+        assert ngettext("You can write up to %(num)d character.", "You can write up to %(num)d characters.", count) == expected

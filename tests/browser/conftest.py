@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from survey import create_app
@@ -85,13 +87,7 @@ def browser():
     path = chromium_path()
     if not Path(path).exists():
         skip_or_fail(f"Chromium not found at {path} (set CHROMIUM_PATH)")
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:  # pragma: no cover - the test extra is not installed
-        skip_or_fail(f"Playwright is not installed: {error}")
-    manager = sync_playwright()
-    playwright = manager.start()
+    playwright = sync_playwright().start()
     try:
         try:
             chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
@@ -100,7 +96,7 @@ def browser():
         yield chromium
         chromium.close()
     finally:
-        manager.stop()
+        playwright.stop()
 
 
 @pytest.fixture
@@ -110,9 +106,17 @@ def locale() -> str:
 
 
 @pytest.fixture
-def page(browser, live_server, locale):
+def javascript_enabled() -> bool:
+    """Whether pages may run scripts; the app uses none, so journeys switch it off (axe needs it on)."""
+    return True
+
+
+@pytest.fixture
+def page(browser, live_server, locale, javascript_enabled):
     """A fresh phone-sized browser context per test; relative URLs resolve against the live server."""
-    context = browser.new_context(viewport=PHONE, locale=locale, base_url=live_server)
+    context = browser.new_context(
+        viewport=PHONE, locale=locale, base_url=live_server, java_script_enabled=javascript_enabled
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     yield page
