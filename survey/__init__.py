@@ -31,10 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
 
     from .definitions.cli import survey_cli
+    from .reports import bp as reports_bp
+    from .reports.cli import analysis_cli
     from .respondent import bp as respondent_bp
     from .responses.cli import responses_cli
 
     app.register_blueprint(respondent_bp)
+    app.register_blueprint(reports_bp)
     app.cli.add_command(survey_cli)
     app.cli.add_command(responses_cli)
+    app.cli.add_command(analysis_cli)
     return app
