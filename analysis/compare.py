@@ -67,7 +67,7 @@ class Comparison:
 
 def round_half_up(value: float, places: int = 1) -> float:
     """Rounding as readers expect (12.25 → 12.3), not banker's rounding."""
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:

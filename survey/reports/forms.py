@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import Form, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..i18n import _l
@@ -19,12 +20,18 @@ class ComparisonForm(Form):
     by = SelectField(_l("Break down by (optional)"), validators=[Optional()])
     base = RadioField(
         _l("Percentages of"),
-        choices=[("answered", _l("respondents who answered the question")), ("all", _l("all respondents of the wave"))],
+        choices=[
+            SelectChoice("answered", _l("respondents who answered the question")),
+            SelectChoice("all", _l("all respondents of the wave")),
+        ],
         default="answered",
     )
     percent_of = RadioField(
         _l("Count"),
-        choices=[("respondents", _l("respondents (percent of cases)")), ("mentions", _l("mentions (percent of responses)"))],
+        choices=[
+            SelectChoice("respondents", _l("respondents (percent of cases)")),
+            SelectChoice("mentions", _l("mentions (percent of responses)")),
+        ],
         default="respondents",
     )
 
@@ -33,14 +40,14 @@ def build_comparison_form(session: Session, args) -> ComparisonForm:
     """The form with its choices read from the surveys; sensitive questions are not offered for breakdowns."""
     form = ComparisonForm(args)
     series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
-    form.series.choices = [(code, code) for code in series]
+    form.series.choices = [SelectChoice(code, code) for code in series]
     questions = session.execute(
         select(Question.code, Question.type, Question.sensitive, Survey.wave)
         .join(Survey, Survey.id == Question.survey_id)
         .order_by(Question.code)
     ).all()
     ranked = sorted({code for code, kind, _, _ in questions if kind != "text"})
-    form.question.choices = [(code, code) for code in ranked]
+    form.question.choices = [SelectChoice(code, code) for code in ranked]
     groups = sorted({code for code, kind, sensitive, _ in questions if kind == "single" and not sensitive})
-    form.by.choices = [("", _l("No breakdown"))] + [(code, code) for code in groups]
+    form.by.choices = [SelectChoice("", _l("No breakdown"))] + [SelectChoice(code, code) for code in groups]
     return form

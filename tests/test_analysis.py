@@ -1,0 +1,292 @@
+"""The comparison end to end: two waves imported from CSV, compared by the CLI and the analysis page.
+
+The fixture series mirrors the report in docs/domain.md: a single-choice wave (2021)
+and a choose-up-to-5 wave (2023), an option renamed between them (same_as), a tie,
+a matrix question whose top box changed, and a question asked the same way twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ElementTree
+
+import openpyxl
+import pytest
+
+from analysis.stats import two_proportion_z_test, wilson_interval
+
+N = 1000  # respondents per wave
+
+
+def options(*codes_and_labels):
+    return [{"code": code, "label": label} for code, label in codes_and_labels]
+
+
+WAVE_2021 = {
+    "slug": "cs-2021", "series": "cs", "wave": "2021", "title": "Survey 2021", "default_language": "en", "languages": ["en"],
+    "questions": [
+        {"code": "town", "type": "single", "text": "Town?", "options": options(("north", "North"), ("south", "South"))},
+        {"code": "priorities", "type": "single", "text": "Top priority?", "options": options(
+            ("drug_dealing", "Drug Dealing"), ("youth_disorder", "Youth disorder"), ("burglary", "Burglary"),
+            ("violent_crime", "Violent crime"), ("littering", "Littering/fly tipping"), ("asb", "ASB"))},
+        {"code": "concerns", "type": "matrix", "text": "Concerned?",
+         "items": options(("knife_crime", "Knife crime"), ("asb", "Anti-social behaviour")),
+         "scale": [{"code": "very", "label": "Very", "top_box": True}, {"code": "fairly", "label": "Fairly"}, {"code": "not_very", "label": "Not very"}]},
+        {"code": "feel_safer", "type": "multi", "text": "Safer?", "options": options(("police_presence", "More police"), ("cctv", "More CCTV"))},
+        {"code": "ethnicity", "type": "single", "sensitive": True, "text": "Ethnicity?", "options": options(("a", "A"), ("b", "B"))},
+    ],
+}
+WAVE_2023 = {
+    **WAVE_2021, "slug": "cs-2023", "wave": "2023", "title": "Survey 2023",
+    "questions": [
+        {"code": "town", "type": "single", "text": "Town?", "options": options(("north", "North"), ("south", "South"), ("west", "West"))},
+        {"code": "priorities", "type": "multi", "max_choices": 5, "text": "Priorities?", "options": [
+            {"code": "littering", "label": "Littering or fly tipping"},
+            {"code": "drugs", "label": "Drug dealing", "same_as": ["drug_dealing"]},
+            {"code": "nuisance_bikes", "label": "Nuisance bikes"},
+            {"code": "noise", "label": "Noise nuisance"},
+            {"code": "drugs_public", "label": "Drugs in public places"},
+            {"code": "burglary", "label": "Burglary"}]},
+        {"code": "concerns", "type": "matrix", "text": "Concerned?",
+         "items": options(("knife_crime", "Knife crime"), ("asb", "Anti-social behaviour")),
+         "scale": [{"code": "very", "label": "Very", "top_box": True}, {"code": "fairly", "label": "Fairly", "top_box": True}, {"code": "not_very", "label": "Not very"}]},
+        WAVE_2021["questions"][3],
+        WAVE_2021["questions"][4],
+    ],
+}
+
+
+def _first(i: int, counts: dict[str, int]) -> str:
+    """The option respondent i chose when the counts are laid out one after another."""
+    for code, count in counts.items():
+        if i < count:
+            return code
+        i -= count
+    raise AssertionError("counts do not add up")
+
+
+def _scale(i: int, very: int, fairly: int) -> str:
+    return "very" if i < very else "fairly" if i < very + fairly else "not_very"
+
+
+def csv_2021() -> str:
+    lines = ["response_id,town,priorities,concerns/knife_crime,concerns/asb,feel_safer"]
+    single = {"drug_dealing": 300, "youth_disorder": 250, "burglary": 200, "violent_crime": 100, "littering": 100, "asb": 50}
+    for i in range(N):
+        safer = ";".join(code for code, count in (("police_presence", 370), ("cctv", 100)) if (i if code == "police_presence" else N - 1 - i) < count)
+        lines.append(f"a{i},{'north' if i < 600 else 'south'},{_first(i, single)},{_scale(i, 400, 200)},{_scale(i, 300, 300)},{safer}")
+    return "\n".join(lines) + "\n"
+
+
+def csv_2023() -> str:
+    lines = ["response_id,town,priorities,concerns/knife_crime,concerns/asb,feel_safer"]
+    first_five = {"littering": 760, "drugs": 740, "nuisance_bikes": 660, "noise": 640, "drugs_public": 540}
+    for i in range(N):
+        chosen = [code for code, count in first_five.items() if i < count] + (["burglary"] if i >= 760 else [])
+        safer = ";".join(code for code, count in (("police_presence", 320), ("cctv", 110)) if (i if code == "police_presence" else N - 1 - i) < count)
+        town = "west" if i >= 995 else "north" if i < 500 else "south"
+        lines.append(f"b{i},{town},{';'.join(chosen)},{_scale(i, 500, 200)},{_scale(i, 400, 270)},{safer}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def series(app, runner, tmp_path):
+    import yaml
+
+    for definition, data in ((WAVE_2021, csv_2021()), (WAVE_2023, csv_2023())):
+        spec = tmp_path / f"{definition['slug']}.yaml"
+        spec.write_text(yaml.safe_dump(definition), encoding="utf-8")
+        assert runner.invoke(args=["survey", "load", str(spec)]).exit_code == 0
+        answers = tmp_path / f"{definition['slug']}.csv"
+        answers.write_text(data, encoding="utf-8")
+        result = runner.invoke(args=["responses", "import", definition["slug"], str(answers)])
+        assert result.exit_code == 0, result.output
+    return runner
+
+
+def compare(runner, *extra) -> dict | list:
+    result = runner.invoke(args=["analysis", "compare", "--series", "cs", "--format", "json", *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def row(rank, code, label, count, base, tied=False):
+    percent = round(count / base * 100, 1)
+    low, high = wilson_interval(count, base)
+    return {"rank": rank, "code": code, "label": label, "count": count, "base": base, "percent": percent,
+            "ci_low": round(low * 100, 1), "ci_high": round(high * 100, 1), "tied": tied}
+
+
+def test_statistics_match_known_values():
+    low, high = wilson_interval(37, 100)
+    assert (round(low, 4), round(high, 4)) == (0.2818, 0.4678)
+    low, high = wilson_interval(0, 20)
+    assert (round(low, 4), round(high, 4)) == (0.0, 0.1611)
+    z, p = two_proportion_z_test(370, 1000, 320, 1000)
+    assert (round(z, 4), round(p, 4)) == (-2.3519, 0.0187)
+    assert wilson_interval(0, 0) is None and two_proportion_z_test(0, 10, 0, 10) is None
+
+
+def test_priorities_single_choice_year_against_choose_five_year(series):
+    result = compare(series, "--question", "priorities")
+    assert [wave["wave"] for wave in result["waves"]] == ["2021", "2023"]
+    first, second = result["waves"]
+    assert (first["question_type"], first["max_choices"], first["base"], first["respondents"]) == ("single", 1, "answered", N)
+    assert first["rows"] == [
+        row(1, "drugs", "Drug Dealing", 300, N),  # renamed code, the 2021 wording
+        row(2, "youth_disorder", "Youth disorder", 250, N),
+        row(3, "burglary", "Burglary", 200, N),
+        row(4, "violent_crime", "Violent crime", 100, N, tied=True),
+        row(4, "littering", "Littering/fly tipping", 100, N, tied=True),
+    ]
+    assert first["tie_at_cutoff"] is False
+    assert (second["question_type"], second["max_choices"]) == ("multi", 5)
+    assert second["rows"] == [
+        row(1, "littering", "Littering or fly tipping", 760, N),
+        row(2, "drugs", "Drug dealing", 740, N),
+        row(3, "nuisance_bikes", "Nuisance bikes", 660, N),
+        row(4, "noise", "Noise nuisance", 640, N),
+        row(5, "drugs_public", "Drugs in public places", 540, N),
+    ]
+    changes = {change["code"]: change for change in result["changes"]}
+    assert set(changes) == {"drugs", "burglary", "littering"}
+    assert changes["drugs"] == {
+        "code": "drugs", "label": "Drug dealing", "from_wave": "2021", "to_wave": "2023", "comparable": False,
+        "reason": "2021 allowed one answer, 2023 up to five", "change_pp": None, "p_value": None, "significant": None,
+    }
+
+
+def test_tie_across_the_cut_off_is_flagged_and_kept(series):
+    first = compare(series, "--question", "priorities", "--top", "4")["waves"][0]
+    assert [(r["rank"], r["code"], r["tied"]) for r in first["rows"]] == [
+        (1, "drugs", False), (2, "youth_disorder", False), (3, "burglary", False), (4, "violent_crime", True), (4, "littering", True),
+    ]
+    assert first["tie_at_cutoff"] is True
+
+
+def test_same_question_asked_the_same_way_is_tested(series):
+    # Against all respondents: 370/1000 → 320/1000, the textbook example (z −2.35, p 0.019).
+    result = compare(series, "--question", "feel_safer", "--base", "all")
+    changes = {change["code"]: change for change in result["changes"]}
+    assert changes["police_presence"] == {
+        "code": "police_presence", "label": "More police", "from_wave": "2021", "to_wave": "2023", "comparable": True,
+        "reason": "", "change_pp": -5.0, "p_value": 0.0187, "significant": True,
+    }
+    assert (changes["cctv"]["comparable"], changes["cctv"]["change_pp"], changes["cctv"]["significant"]) == (True, 1.0, False)
+
+
+def test_matrix_counts_the_top_box_and_flags_a_changed_top_box(series):
+    result = compare(series, "--question", "concerns")
+    first, second = result["waves"]
+    assert first["top_box"] == ["very"] and second["top_box"] == ["very", "fairly"]
+    assert first["rows"] == [row(1, "knife_crime", "Knife crime", 400, N), row(2, "asb", "Anti-social behaviour", 300, N)]
+    assert second["rows"] == [row(1, "knife_crime", "Knife crime", 700, N), row(2, "asb", "Anti-social behaviour", 670, N)]
+    assert {c["reason"] for c in result["changes"]} == {"2021 counted very as concerned, 2023 very or fairly"}
+
+
+def test_base_all_and_percent_of_mentions(series):
+    mentions = compare(series, "--question", "priorities", "--waves", "2023", "--percent-of", "mentions")["waves"][0]
+    total = 760 + 740 + 660 + 640 + 540 + 240
+    assert mentions["base"] == "mentions"
+    assert mentions["rows"][0] == row(1, "littering", "Littering or fly tipping", 760, total)
+    everyone = compare(series, "--question", "feel_safer", "--base", "all")["waves"][0]
+    assert everyone["base"] == "all" and everyone["rows"][0]["base"] == N
+    answered = compare(series, "--question", "feel_safer")["waves"][0]
+    assert answered["rows"][0] == row(1, "police_presence", "More police", 370, 470)  # 470 chose at least one
+
+
+def test_breakdown_suppresses_small_cells(series):
+    groups = {entry["group"]["code"]: entry for entry in compare(series, "--question", "priorities", "--by", "town")}
+    assert set(groups) == {"north", "south", "west"}
+    north_2021 = groups["north"]["waves"][0]
+    assert north_2021["rows"][0] == row(1, "drugs", "Drug Dealing", 300, 600)
+    west = groups["west"]["waves"][0]  # 5 respondents in 2023 only
+    assert west["wave"] == "2023"
+    assert {(r["count"], r["percent"], r["ci_low"]) for r in west["rows"]} == {("[c]", "[c]", "[c]")}
+
+
+REPORT_FORMATS = ["md", "html", "table"]
+
+
+@pytest.mark.parametrize("file_format", REPORT_FORMATS)
+def test_report_layouts_look_like_the_council_tables(series, file_format):
+    result = series.invoke(args=["analysis", "compare", "--series", "cs", "--question", "priorities", "--format", file_format])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for expected in ("Top 5, 2021", "Top 5, 2023", "Drug Dealing", "30.0%", "4=", "Littering or fly tipping", "76.0%",
+                     "Base: 1,000 respondents who answered", "Format: single choice", "Format: choose up to five",
+                     "Drug dealing, 2021 → 2023: not comparable — 2021 allowed one answer, 2023 up to five"):
+        assert expected in text, expected
+    if file_format == "html":
+        assert "<caption>" in text and '<th scope="col">Top 5, 2021</th>' in text and '<th scope="row">Drug Dealing</th>' in text
+    if file_format == "md":
+        assert "| 1 | Drug Dealing | 30.0% | 1 | Littering or fly tipping | 76.0% |" in text
+
+
+def test_csv_xlsx_and_charts(series, tmp_path):
+    def write(file_format):
+        out = tmp_path / f"out.{file_format}"
+        result = series.invoke(args=["analysis", "compare", "--series", "cs", "--question", "priorities", "--format", file_format, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        return out
+
+    lines = write("csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied"
+    assert lines[1] == ",2021,1,drugs,Drug Dealing,300,1000,30.0,27.2,32.9,False"
+    workbook = openpyxl.load_workbook(write("xlsx"))
+    report = workbook["Report"]
+    assert [cell.value for cell in report[3]] == ["Rank", "Top 5, 2021", "%", "Rank", "Top 5, 2023", "%"]
+    assert [cell.value for cell in report[4]] == ["1", "Drug Dealing", "30.0%", "1", "Littering or fly tipping", "76.0%"]
+    changes = workbook["Changes"]
+    assert [cell.value for cell in changes[1]][:6] == ["group", "code", "label", "from_wave", "to_wave", "comparable"]
+    assert write("png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    svg = ElementTree.parse(write("svg"))
+    assert svg.getroot().tag.endswith("svg")
+    assert "Drug Dealing" in write("svg").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--question", "comments_missing"], "no wave of series 'cs' asks question 'comments_missing'"),
+        (["--question", "priorities", "--waves", "2021,2030"], "series 'cs' has no wave 2030"),
+        (["--question", "priorities", "--by", "feel_safer"], "'feel_safer' is a multi question: breakdowns need a single-choice question"),
+        (["--question", "town", "--by", "nope"], "question 'nope' is not in wave 2021"),
+        (["--question", "priorities", "--format", "xlsx"], "--format xlsx writes a binary file: give -o FILE."),
+    ],
+)
+def test_bad_requests_fail_clearly(series, arguments, message):
+    result = series.invoke(args=["analysis", "compare", "--series", "cs", *arguments])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_unknown_series_names_the_known_ones(series):
+    result = series.invoke(args=["analysis", "compare", "--series", "nope", "--question", "x"])
+    assert result.exit_code == 1 and "no survey series 'nope' (series: cs)" in result.output
+
+
+def test_analysis_page_shows_the_table_chart_and_downloads(series, client):
+    page = client.get("/staff/analysis/?series=cs&question=priorities&top=5&base=answered&percent_of=respondents")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<caption>" in html and '<th scope="row">Drug Dealing</th>' in html
+    assert 'class="chart" src="/staff/analysis/download.svg?' in html
+    download = client.get("/staff/analysis/download.json?series=cs&question=priorities&top=5&base=answered&percent_of=respondents")
+    assert download.status_code == 200
+    assert json.loads(download.get_data(as_text=True))["waves"][1]["rows"][0]["code"] == "littering"
+    xlsx = client.get("/staff/analysis/download.xlsx?series=cs&question=priorities")
+    assert openpyxl.load_workbook(io.BytesIO(xlsx.data))["Report"]["B4"].value == "Drug Dealing"
+
+
+def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client):
+    page = client.get("/staff/analysis/?series=cs&question=priorities&by=ethnicity")
+    assert page.status_code == 400
+    assert "There is a problem" in page.get_data(as_text=True)
+
+
+def test_analysis_page_without_surveys_says_what_to_do(client):
+    page = client.get("/staff/analysis/")
+    assert page.status_code == 200
+    assert "There are no surveys to analyse yet" in page.get_data(as_text=True)
