@@ -2,13 +2,14 @@
 
 The input is one :class:`WaveCounts` per wave, built by :mod:`analysis.loading`
 from GROUP BY results. Nothing here touches a database or Flask, and no input
-is modified.
+is modified: every function returns new objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import pandas as pd
 
@@ -16,30 +17,37 @@ from .errors import AnalysisError
 from .stats import two_proportion_z_test, wilson_interval
 
 ROW_COLUMNS = ["rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
+ROW_DTYPES = {"rank": "int64", "code": "str", "label": "str", "count": "int64", "base": "int64",
+              "percent": "float64", "ci_low": "float64", "ci_high": "float64", "tied": "bool"}
 CHANGE_COLUMNS = ["code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"]
+COUNT_COLUMNS = ("code", "label", "position", "count", "base")
 SUPPRESSED = "[c]"
-_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
-_KIND = {"single": "a single-choice question", "multi": "a choose-several question", "matrix": "a matrix question"}
-_BASE_WORDS = {"answered": "respondents who answered", "all": "all respondents", "mentions": "all mentions"}
+SUPPRESSED_CELLS = ["count", "percent", "ci_low", "ci_high"]
+QUESTION_TYPES = {"single": "a single-choice question", "multi": "a choose-several question", "matrix": "a matrix question"}
+BASE_RULES = {"answered": "respondents who answered", "all": "all respondents", "mentions": "all mentions"}
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five",
+                6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
 @dataclass(frozen=True)
 class WaveCounts:
     """One wave's counts for one question, as the loader got them from the database."""
 
-    wave: str
-    survey: str
+    wave: str  # wave label, e.g. "2023"; waves are given oldest first
+    survey: str  # survey slug
     question_type: str  # single | multi | matrix
-    max_choices: int | None  # single → 1; multi → its limit or None; matrix → None
+    max_choices: int | None  # single → 1; multi → its limit or None (no limit); matrix → None
     base_rule: str  # answered | all | mentions
-    question_text: str
-    counts: pd.DataFrame  # code, label, position, count, base
-    top_box: tuple[str, ...] = ()
+    question_text: str  # this wave's wording, default language
+    counts: pd.DataFrame  # code, label, position, count, base: one row per option or matrix item
+    top_box: tuple[str, ...] = ()  # matrix: the scale codes counted as "concerned"
     respondents: int = 0  # respondents who answered the question
 
 
 @dataclass(frozen=True)
 class WaveTable:
+    """One wave ranked: the top N for display and every row for computing changes."""
+
     wave: str
     survey: str
     question_type: str
@@ -48,42 +56,40 @@ class WaveTable:
     question_text: str
     respondents: int
     top_box: tuple[str, ...]
-    tie_at_cutoff: bool
-    rows: pd.DataFrame  # the top N (more where a tie crosses the cut-off), ROW_COLUMNS
-    all_rows: pd.DataFrame  # every option or item, ROW_COLUMNS
+    tie_at_cutoff: bool  # a tie straddles the N-th place, so more than N rows are shown
+    rows: pd.DataFrame  # ROW_COLUMNS: every row ranked within the top N
+    all_rows: pd.DataFrame  # ROW_COLUMNS: every option or item
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """A question's ranked waves side by side and the changes between consecutive waves."""
+
     question: str
-    question_text: str
+    question_text: str  # the newest wave's wording
     top: int
     waves: list[WaveTable]
     changes: pd.DataFrame  # CHANGE_COLUMNS
-    group: tuple[str, str] | None = None  # (code, label) of a breakdown group
-    suppressed_threshold: int | None = None
-    notes: list[str] = field(default_factory=list)
+    group: tuple[str, str] | None = None  # (code, label) of a breakdown group; None for the whole sample
+    suppressed_threshold: int | None = None  # cells under this count show [c]
 
 
-def round_half_up(value: float, places: int = 1) -> float:
-    """Rounding as readers expect (12.25 → 12.3), not banker's rounding."""
-    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+def round_half_up(value: Fraction | float | int, places: int = 1) -> float:
+    """Rounding as readers expect (12.25 → 12.3, −5.25 → −5.3), not banker's rounding or float drift."""
+    exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    scaled = abs(exact) * 10**places
+    rounded = Fraction(math.floor(scaled + Fraction(1, 2)), 10**places)
+    return float(rounded if exact >= 0 else -rounded)
 
 
 def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:
-    """Rank by share; equal shares share a rank ("4=") and keep questionnaire order."""
-    if top < 1:
-        raise AnalysisError("top must be at least 1")
-    frame = counts.counts[counts.counts["base"] > 0].copy()
-    frame["share"] = frame["count"] / frame["base"]
-    frame = frame.sort_values(["share", "position"], ascending=[False, True], kind="stable")
-    frame["rank"] = frame["share"].rank(method="min", ascending=False).astype(int)
-    frame["tied"] = frame.duplicated("rank", keep=False)
-    frame["percent"] = [round_half_up(share * 100) for share in frame["share"]]
-    intervals = [wilson_interval(int(c), int(b)) for c, b in zip(frame["count"], frame["base"])]
-    frame["ci_low"] = [round_half_up(low * 100) for low, _ in intervals]
-    frame["ci_high"] = [round_half_up(high * 100) for _, high in intervals]
-    all_rows = frame[ROW_COLUMNS].astype({"count": int, "base": int}).reset_index(drop=True)
+    """Rank by share with competition ranking: equal shares share a rank ("4=") and keep questionnaire order."""
+    _check_wave(counts, top)
+    usable = counts.counts.loc[counts.counts["base"] > 0, list(COUNT_COLUMNS)].to_dict("records")
+    ordered = sorted(usable, key=lambda row: (-_share(row), row["position"]))
+    ranks = _competition_ranks([_share(row) for row in ordered])
+    records = [_ranked_row(row, rank, ranks.count(rank) > 1) for row, rank in zip(ordered, ranks)]
+    all_rows = pd.DataFrame(records, columns=ROW_COLUMNS).astype(ROW_DTYPES)
     rows = all_rows[all_rows["rank"] <= top].reset_index(drop=True)
     return WaveTable(
         wave=counts.wave,
@@ -92,7 +98,7 @@ def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:
         max_choices=counts.max_choices,
         base_rule=counts.base_rule,
         question_text=counts.question_text,
-        respondents=counts.respondents,
+        respondents=int(counts.respondents),
         top_box=tuple(counts.top_box),
         tie_at_cutoff=len(rows) > top,
         rows=rows,
@@ -100,128 +106,202 @@ def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:
     )
 
 
+def _check_wave(counts: WaveCounts, top: int) -> None:
+    """Refuse requests the ranking cannot answer honestly, naming the wave."""
+    if top < 1:
+        raise AnalysisError(f"top must be at least 1, not {top}")
+    if counts.question_type not in QUESTION_TYPES:
+        raise AnalysisError(f"wave {counts.wave}: '{counts.question_type}' questions are not ranked (only single, multi, matrix)")
+    if counts.base_rule not in BASE_RULES:
+        raise AnalysisError(f"wave {counts.wave}: unknown base rule '{counts.base_rule}' (answered, all, mentions)")
+    missing = [column for column in COUNT_COLUMNS if column not in counts.counts.columns]
+    if missing:
+        raise AnalysisError(f"wave {counts.wave}: counts lack the column(s) {', '.join(missing)}")
+
+
+def _share(row: dict) -> Fraction:
+    """Exact share, so equal shares on different bases (1/3, 2/6) tie and nothing ties by float accident."""
+    return Fraction(int(row["count"]), int(row["base"]))
+
+
+def _competition_ranks(shares: list[Fraction]) -> list[int]:
+    """"1, 2, 2, 4" ranks for shares already sorted from largest to smallest."""
+    ranks: list[int] = []
+    for index, share in enumerate(shares):
+        ranks.append(ranks[-1] if index and share == shares[index - 1] else index + 1)
+    return ranks
+
+
+def _ranked_row(row: dict, rank: int, tied: bool) -> dict:
+    count, base = int(row["count"]), int(row["base"])
+    low, high = wilson_interval(count, base)
+    return {
+        "rank": rank, "code": str(row["code"]), "label": str(row["label"]), "count": count, "base": base,
+        "percent": round_half_up(Fraction(count * 100, base)),
+        "ci_low": round_half_up(low * 100), "ci_high": round_half_up(high * 100), "tied": tied,
+    }
+
+
 def choices_wording(table: WaveTable | WaveCounts) -> str:
-    """'one answer', 'up to five', 'any number of answers' — how many answers the wave allowed."""
-    if table.question_type == "single" or table.max_choices == 1:
+    """'one answer', 'up to five', 'any number of answers': how many answers the wave allowed."""
+    allowed = _answers_allowed(table)
+    if allowed == 1:
         return "one answer"
-    if table.max_choices is None:
+    if allowed is None:
         return "any number of answers"
-    return f"up to {_NUMBER_WORDS.get(table.max_choices, str(table.max_choices))}"
+    return f"up to {NUMBER_WORDS.get(allowed, str(allowed))}"
+
+
+def _answers_allowed(table: WaveTable | WaveCounts) -> int | None:
+    return 1 if table.question_type == "single" else table.max_choices
 
 
 def comparability(older: WaveTable, newer: WaveTable) -> tuple[bool, str]:
-    """Whether two waves asked the question the same way, and if not, why, in plain English."""
-    reasons = []
+    """Whether two waves asked the question the same way and, if not, why, in plain English."""
     a, b = older.wave, newer.wave
-    kinds = {older.question_type, newer.question_type}
-    if "matrix" in kinds and len(kinds) > 1:
-        reasons.append(f"{a} asked {_KIND[older.question_type]}, {b} {_KIND[newer.question_type]}")
-    elif choices_wording(older) != choices_wording(newer):
+    reasons = []
+    same_choices = _answers_allowed(older) == _answers_allowed(newer)
+    types_differ = older.question_type != newer.question_type
+    if types_differ and ("matrix" in (older.question_type, newer.question_type) or same_choices):
+        reasons.append(f"{a} asked {QUESTION_TYPES[older.question_type]}, {b} {QUESTION_TYPES[newer.question_type]}")
+    elif not same_choices:
         reasons.append(f"{a} allowed {choices_wording(older)}, {b} {choices_wording(newer)}")
     if older.base_rule != newer.base_rule:
-        reasons.append(f"{a} percentages are of {_BASE_WORDS[older.base_rule]}, {b} of {_BASE_WORDS[newer.base_rule]}")
+        reasons.append(f"{a} percentages are of {BASE_RULES[older.base_rule]}, {b} of {BASE_RULES[newer.base_rule]}")
     if older.question_type == newer.question_type == "matrix" and set(older.top_box) != set(newer.top_box):
-        reasons.append(f"{a} counted {' or '.join(older.top_box) or 'nothing'} as concerned, {b} {' or '.join(newer.top_box) or 'nothing'}")
+        reasons.append(f"{a} counted {top_box_wording(older.top_box)} as concerned, {b} {top_box_wording(newer.top_box)}")
     return not reasons, "; ".join(reasons)
 
 
+def top_box_wording(top_box: tuple[str, ...]) -> str:
+    """('very', 'fairly') → 'very or fairly'."""
+    if not top_box:
+        return "nothing"
+    return " or ".join([", ".join(top_box[:-1]), top_box[-1]]) if len(top_box) > 1 else top_box[0]
+
+
 def wave_changes(older: WaveTable, newer: WaveTable) -> pd.DataFrame:
-    """One row per concept in both waves: the change where comparable, the reason where not."""
+    """One row per concept in both waves: the tested change where comparable, the reason where not."""
     comparable, reason = comparability(older, newer)
-    before = older.all_rows.set_index("code")
+    before = {row["code"]: row for row in older.all_rows.to_dict("records")}
     records = []
-    for row in newer.all_rows.itertuples(index=False):
-        if row.code not in before.index:
+    for after in newer.all_rows.to_dict("records"):
+        if after["code"] not in before:
             continue
-        old = before.loc[row.code]
-        record = {
-            "code": row.code, "label": row.label, "from_wave": older.wave, "to_wave": newer.wave,
-            "comparable": comparable, "reason": reason, "change_pp": None, "p_value": None, "significant": None,
-        }
+        record = {"code": after["code"], "label": after["label"], "from_wave": older.wave, "to_wave": newer.wave,
+                  "comparable": comparable, "reason": reason, "change_pp": None, "p_value": None, "significant": None}
         if comparable:
-            test = two_proportion_z_test(int(old["count"]), int(old["base"]), int(row.count), int(row.base))
-            share_change = row.count / row.base - old["count"] / old["base"]
-            record["change_pp"] = round_half_up(share_change * 100)
-            if test is not None:
-                record["p_value"] = round_half_up(test[1], 4)
-                record["significant"] = test[1] < 0.05
+            record.update(_tested_change(before[after["code"]], after))
         records.append(record)
     return pd.DataFrame(records, columns=CHANGE_COLUMNS).astype(object)
+
+
+def _tested_change(old: dict, new: dict) -> dict:
+    """Change in points from the unrounded shares, and the z-test where it can be computed."""
+    change = Fraction(new["count"] * 100, new["base"]) - Fraction(old["count"] * 100, old["base"])
+    result = {"change_pp": round_half_up(change)}
+    test = two_proportion_z_test(old["count"], old["base"], new["count"], new["base"])
+    if test is not None:
+        result.update(p_value=round_half_up(test[1], 4), significant=bool(test[1] < 0.05))
+    return result
 
 
 def compare_waves(waves: list[WaveCounts], top: int = 5, question: str = "") -> Comparison:
     """Rank each wave (oldest first) and compare each wave with the one before it."""
     if not waves:
         raise AnalysisError(f"no wave asks question '{question}'")
+    labels = [wave.wave for wave in waves]
+    if len(set(labels)) != len(labels):
+        raise AnalysisError(f"question '{question}': a wave is given twice ({', '.join(labels)})")
     tables = [rank_wave(wave, top) for wave in waves]
     changes = [wave_changes(older, newer) for older, newer in zip(tables, tables[1:])]
-    changes_frame = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    frame = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
     return Comparison(
         question=question,
         question_text=tables[-1].question_text,
         top=top,
         waves=tables,
-        changes=changes_frame.astype(object),
+        changes=frame.astype(object),
     )
 
 
 def suppress_small_cells(comparison: Comparison, threshold: int = 10) -> Comparison:
     """A new Comparison where cells of fewer than ``threshold`` respondents show [c], so nobody is singled out."""
-    suppressed_codes: dict[str, set[str]] = {}
-    tables = []
+    if threshold < 1:
+        raise AnalysisError(f"the small-cell threshold must be at least 1, not {threshold}")
+    tables, hidden = [], set()
     for table in comparison.waves:
-        whole_wave = table.respondents < threshold
-        rows, hidden_rows = _suppress(table.rows, threshold, whole_wave)
-        all_rows, hidden = _suppress(table.all_rows, threshold, whole_wave)
-        suppressed_codes[table.wave] = hidden | hidden_rows
+        everything = table.respondents < threshold
+        all_rows, codes = _suppress(table.all_rows, threshold, everything)
+        rows, _ = _suppress(table.rows, threshold, everything)
+        hidden |= {(table.wave, code) for code in codes}
         tables.append(replace(table, rows=rows, all_rows=all_rows))
-    changes = comparison.changes.copy()
-    for index, change in changes.iterrows():
-        if change["code"] in suppressed_codes.get(change["from_wave"], set()) | suppressed_codes.get(change["to_wave"], set()):
-            changes.loc[index, ["change_pp", "p_value", "significant"]] = None
-            changes.loc[index, "reason"] = f"suppressed: fewer than {threshold} respondents"
-    return replace(comparison, waves=tables, changes=changes, suppressed_threshold=threshold)
+    changes = [_suppress_change(change, hidden, threshold) for change in comparison.changes.to_dict("records")]
+    return replace(
+        comparison,
+        waves=tables,
+        changes=pd.DataFrame(changes, columns=CHANGE_COLUMNS).astype(object),
+        suppressed_threshold=threshold,
+    )
 
 
 def _suppress(rows: pd.DataFrame, threshold: int, everything: bool) -> tuple[pd.DataFrame, set[str]]:
-    rows = rows.astype(object).copy()
-    small = pd.Series(True, index=rows.index) if everything else rows["count"].astype(int) < threshold
-    rows.loc[small, ["count", "percent", "ci_low", "ci_high"]] = SUPPRESSED
+    """A copy of ``rows`` with small cells shown as [c] (object columns), and the codes hidden."""
+    rows = rows.astype(object)
+    small = [everything or count == SUPPRESSED or int(count) < threshold for count in rows["count"]]
+    small = pd.Series(small, index=rows.index, dtype=bool)
+    rows.loc[small, SUPPRESSED_CELLS] = SUPPRESSED
     return rows, set(rows.loc[small, "code"])
 
 
+def _suppress_change(change: dict, hidden: set[tuple[str, str]], threshold: int) -> dict:
+    touched = (change["from_wave"], change["code"]) in hidden or (change["to_wave"], change["code"]) in hidden
+    if not touched:
+        return change
+    note = f"suppressed: fewer than {threshold} respondents"
+    # A change that was not comparable keeps saying why, as well as that it is suppressed.
+    reason = f"{change['reason']}; {note}" if change["reason"] and not change["comparable"] else note
+    return {**change, "reason": reason, "change_pp": None, "p_value": None, "significant": None}
+
+
+ROW_KEYS = ["rank", "code", "label", "count", "percent", "ci_low", "ci_high", "tied", "base"]
+
+
 def comparison_to_dict(comparison: Comparison) -> dict:
-    """The documented JSON contract (docs/analysis.md), plain JSON types only."""
+    """The documented JSON contract (docs/analysis.md): plain JSON types only, NaN as None."""
     return {
         "question": comparison.question,
         "question_text": comparison.question_text,
         "top": comparison.top,
         "group": {"code": comparison.group[0], "label": comparison.group[1]} if comparison.group else None,
         "suppressed_below": comparison.suppressed_threshold,
-        "waves": [
-            {
-                "wave": table.wave,
-                "survey": table.survey,
-                "question_type": table.question_type,
-                "max_choices": table.max_choices,
-                "base": table.base_rule,
-                "respondents": _plain(table.respondents),
-                "tie_at_cutoff": table.tie_at_cutoff,
-                "top_box": list(table.top_box),
-                "rows": [{key: _plain(value) for key, value in row.items()} for row in table.rows.to_dict("records")],
-            }
-            for table in comparison.waves
-        ],
-        "changes": [{key: _plain(value) for key, value in row.items()} for row in comparison.changes.to_dict("records")],
+        "waves": [_wave_to_dict(table) for table in comparison.waves],
+        "changes": [{key: _plain(change[key]) for key in CHANGE_COLUMNS} for change in comparison.changes.to_dict("records")],
+    }
+
+
+def _wave_to_dict(table: WaveTable) -> dict:
+    return {
+        "wave": table.wave,
+        "survey": table.survey,
+        "question_type": table.question_type,
+        "max_choices": _plain(table.max_choices),
+        "base": table.base_rule,
+        "respondents": _plain(table.respondents),
+        "tie_at_cutoff": bool(table.tie_at_cutoff),
+        "top_box": list(table.top_box),
+        "rows": [{key: _plain(row[key]) for key in ROW_KEYS} for row in table.rows.to_dict("records")],
     }
 
 
 def _plain(value):
-    """numpy scalars and NaN → JSON-ready Python values."""
+    """numpy scalars, NaN and pd.NA → JSON-ready Python values."""
     if value is None or isinstance(value, str):
         return value
+    if value is pd.NA or value is pd.NaT:
+        return None
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     return value

@@ -1,9 +1,10 @@
 """Comparisons in every format an analyst hands on: text, CSV, JSON, Markdown, HTML, XLSX, PNG and SVG.
 
 The report layouts (text, Markdown, HTML, XLSX) look like the tables councils
-print: one column per wave of ranked label and percent, the base and question
-format under each column, and notes for changes that are not comparable.
-Each function takes a list of comparisons (one per breakdown group) and a title.
+print: for each wave a ranked column of label and percent, the base and the
+question format under each column, then notes saying which changes were tested
+and why the others cannot be. Every function takes a list of comparisons (one
+per breakdown group, or just one) and a title.
 """
 
 from __future__ import annotations
@@ -11,87 +12,86 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from html import escape
 
-from .compare import SUPPRESSED, Comparison, WaveTable, choices_wording, comparison_to_dict
+from .compare import SUPPRESSED, Comparison, WaveTable, choices_wording, comparison_to_dict, top_box_wording
+from .errors import AnalysisError
 from .spreadsheet import neutralise_formula
 
-_BASE_TEXT = {
-    "answered": "respondents who answered",
-    "all": "all respondents",
-    "mentions": "mentions",
-}
+CSV_COLUMNS = ["group", "wave", "rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
+CHANGE_SHEET_COLUMNS = ["group", "code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"]
+BAR_COLOUR = "#1d4f91"
 
 
 def _percent(value) -> str:
     return SUPPRESSED if value == SUPPRESSED else f"{value:.1f}%"
 
 
-def _rank(row) -> str:
+def _rank(row: dict) -> str:
+    """'4=' for a shared rank, as printed reports do."""
     return f"{row['rank']}=" if row["tied"] else str(row["rank"])
-
-
-def _base_line(table: WaveTable) -> str:
-    if table.question_type == "matrix":
-        return f"Base: {table.respondents:,} respondents (each item: those who rated it)" if table.base_rule == "answered" else "Base: all respondents"
-    base = table.rows["base"].iloc[0] if len(table.rows) else 0
-    shown = base if isinstance(base, str) else f"{int(base):,}"
-    return f"Base: {shown} {_BASE_TEXT[table.base_rule]}"
-
-
-def _format_line(table: WaveTable) -> str:
-    if table.question_type == "matrix":
-        return f"Format: matrix, share answering {' or '.join(table.top_box)}"
-    if table.question_type == "single":
-        return "Format: single choice"
-    return f"Format: choose {choices_wording(table)}"
 
 
 def _heading(comparison: Comparison, title: str) -> str:
     return f"{title} — {comparison.group[1]}" if comparison.group else title
 
 
+def column_title(comparison: Comparison, table: WaveTable) -> str:
+    return f"Respondents' top {comparison.top}, {table.wave}"
+
+
+def base_line(table: WaveTable) -> str:
+    """What the percentages are of, so different bases side by side are never mistaken for each other."""
+    bases = sorted({int(base) for base in table.all_rows["base"]}) or [table.respondents]
+    shown = f"{bases[0]:,}" if len(bases) == 1 else f"{bases[0]:,}–{bases[-1]:,}"
+    if table.base_rule == "all":
+        return f"Base: all respondents ({shown})"
+    if table.base_rule == "mentions":
+        return f"Base: all mentions ({shown})"
+    if len(bases) > 1:
+        return f"Base: respondents who rated each item ({shown})"
+    return f"Base: {shown} respondents who answered"
+
+
+def format_line(table: WaveTable) -> str:
+    """'Single choice', 'Choose up to five', 'Choose any number', 'Matrix: very or fairly concerned'."""
+    if table.question_type == "matrix":
+        return f"Matrix: {top_box_wording(table.top_box)} concerned"
+    if table.question_type == "single":
+        return "Single choice"
+    wording = choices_wording(table)
+    return {"one answer": "Choose one", "any number of answers": "Choose any number"}.get(wording, f"Choose {wording}")
+
+
 def _grid(comparison: Comparison) -> tuple[list[str], list[list[str]], list[list[str]]]:
-    """Header, ranked body rows and footer rows (base, format) of the side-by-side table."""
-    header = []
-    for table in comparison.waves:
-        header += ["Rank", f"Top {comparison.top}, {table.wave}", "%"]
-    depth = max((len(table.rows) for table in comparison.waves), default=0)
+    """Header, ranked body lines and footer lines (base, format) of the side-by-side table; three cells per wave."""
+    header = [cell for table in comparison.waves for cell in ("Rank", column_title(comparison, table), "%")]
+    columns = [table.rows.to_dict("records") for table in comparison.waves]
     body = []
-    for index in range(depth):
+    for index in range(max((len(rows) for rows in columns), default=0)):
         line = []
-        for table in comparison.waves:
-            if index < len(table.rows):
-                row = table.rows.iloc[index]
-                line += [_rank(row), str(row["label"]), _percent(row["percent"])]
-            else:
-                line += ["", "", ""]
+        for rows in columns:
+            line += [_rank(rows[index]), str(rows[index]["label"]), _percent(rows[index]["percent"])] if index < len(rows) else ["", "", ""]
         body.append(line)
     footer = [
-        sum(([ "", _base_line(table), ""] for table in comparison.waves), []),
-        sum(([ "", _format_line(table), ""] for table in comparison.waves), []),
+        [cell for table in comparison.waves for cell in ("", base_line(table), "")],
+        [cell for table in comparison.waves for cell in ("", format_line(table), "")],
     ]
     return header, body, footer
 
 
 def notes(comparison: Comparison) -> list[str]:
-    """A line per change of a shown option: tested where comparable, the reason where not."""
+    """Every change that is not comparable with its reason, then the tested changes of the shown options."""
     shown = {code for table in comparison.waves for code in table.rows["code"]}
+    changes = comparison.changes.to_dict("records")
     lines = []
-    for change in comparison.changes.to_dict("records"):
-        if change["code"] not in shown:
-            continue
-        where = f"{change['label']}, {change['from_wave']} → {change['to_wave']}"
-        if change["change_pp"] is not None and change["comparable"]:
-            if change["p_value"] is None:
-                lines.append(f"{where}: {change['change_pp']:+.1f} points (not testable)")
-            else:
-                verdict = "significant at 95%" if change["significant"] else "not significant"
-                lines.append(f"{where}: {change['change_pp']:+.1f} points (p = {change['p_value']:.4f}, {verdict})")
-        elif str(change["reason"]).startswith("suppressed"):
-            lines.append(f"{where}: {change['reason']}")
-        else:
-            lines.append(f"{where}: not comparable — {change['reason']}")
+    for change in changes:
+        if not change["comparable"]:
+            lines.append(f"{_where(change)}: not comparable — {change['reason']}")
+    for change in changes:
+        if change["comparable"] and change["code"] in shown:
+            lines.append(f"{_where(change)}: {_tested(change)}")
     for table in comparison.waves:
         if table.tie_at_cutoff:
             lines.append(f"{table.wave}: a tie at the cut-off, so more than {comparison.top} rows are shown.")
@@ -100,69 +100,83 @@ def notes(comparison: Comparison) -> list[str]:
     return lines
 
 
+def _where(change: dict) -> str:
+    return f"{change['label']}, {change['from_wave']} → {change['to_wave']}"
+
+
+def _tested(change: dict) -> str:
+    if change["change_pp"] is None:
+        return str(change["reason"])  # comparable, but suppressed
+    if change["p_value"] is None:
+        return f"{change['change_pp']:+.1f} points (not testable)"
+    verdict = "significant at 95%" if change["significant"] else "not significant"
+    return f"{change['change_pp']:+.1f} points ({verdict})"
+
+
 def to_text_table(comparisons: list[Comparison], title: str) -> str:
+    """Aligned columns for a terminal."""
     blocks = []
     for comparison in comparisons:
         header, body, footer = _grid(comparison)
         lines = [header, *body, *footer]
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        rule = "  ".join("-" * width for width in widths)
         text = [_heading(comparison, title), ""]
         for number, line in enumerate(lines):
             text.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-            if number == 0 or number == len(body):
-                text.append("  ".join("-" * width for width in widths))
-        text += [""] + notes(comparison)
+            if number in (0, len(body)):
+                text.append(rule)
+        text += ["", *notes(comparison)]
         blocks.append("\n".join(text))
     return "\n\n".join(blocks) + "\n"
 
 
+def _markdown_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(comparisons: list[Comparison], title: str) -> str:
-    def cells(line):
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |"
+    """A Markdown table per group, notes as a list."""
+    def line(cells):
+        return "| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |"
 
     blocks = []
     for comparison in comparisons:
         header, body, footer = _grid(comparison)
-        text = [f"### {_heading(comparison, title)}", "", cells(header), cells(["---"] * len(header))]
-        text += [cells(line) for line in body + footer]
-        text += [""] + [f"- {note}" for note in notes(comparison)]
+        text = [f"### {_markdown_cell(_heading(comparison, title))}", "", line(header), line(["---"] * len(header))]
+        text += [line(cells) for cells in body + footer]
+        text += ["", *(f"- {_markdown_cell(note)}" for note in notes(comparison))]
         blocks.append("\n".join(text))
     return "\n\n".join(blocks) + "\n"
 
 
 def to_html(comparisons: list[Comparison], title: str) -> str:
-    """An accessible HTML fragment: caption, scoped headers, every value escaped."""
-    sections = []
-    for comparison in comparisons:
-        header, body, footer = _grid(comparison)
-        parts = [f'<section class="comparison">', "<table>", f"<caption>{escape(_heading(comparison, title))}</caption>"]
-        parts.append("<thead><tr>" + "".join(f'<th scope="col">{escape(cell)}</th>' for cell in header) + "</tr></thead>")
-        parts.append("<tbody>")
-        for line in body:
-            cells = []
-            for position, cell in enumerate(line):
-                if position % 3 == 1 and cell:
-                    cells.append(f'<th scope="row">{escape(cell)}</th>')
-                else:
-                    cells.append(f"<td>{escape(cell)}</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</tbody><tfoot>")
-        for line in footer:
-            parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line) + "</tr>")
-        parts.append("</tfoot></table>")
-        listed = notes(comparison)
-        if listed:
-            parts.append("<ul class=\"comparison-notes\">" + "".join(f"<li>{escape(note)}</li>" for note in listed) + "</ul>")
-        parts.append("</section>")
-        sections.append("\n".join(parts))
-    return "\n".join(sections) + "\n"
+    """An accessible HTML fragment, a <section> per group: caption, scoped headers, every value escaped."""
+    return "\n".join(_html_section(comparison, title) for comparison in comparisons) + "\n"
 
 
-CSV_COLUMNS = ["group", "wave", "rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
+def _html_section(comparison: Comparison, title: str) -> str:
+    header, body, footer = _grid(comparison)
+    parts = ['<section class="comparison">', "<table>", f"<caption>{escape(_heading(comparison, title))}</caption>"]
+    parts.append("<thead><tr>" + "".join(f'<th scope="col">{escape(cell)}</th>' for cell in header) + "</tr></thead>")
+    parts.append("<tbody>")
+    for line in body:
+        # The label is the row header of its wave's rank and percent.
+        cells = [f'<th scope="row">{escape(cell)}</th>' if i % 3 == 1 and cell else f"<td>{escape(cell)}</td>"
+                 for i, cell in enumerate(line)]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody>")
+    parts.append("<tfoot>" + "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line) + "</tr>" for line in footer) + "</tfoot>")
+    parts.append("</table>")
+    listed = notes(comparison)
+    if listed:
+        parts.append('<ul class="comparison-notes">' + "".join(f"<li>{escape(note)}</li>" for note in listed) + "</ul>")
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def to_csv(comparisons: list[Comparison], title: str) -> str:
-    """Long format: one line per wave and ranked row; risky text cells neutralised."""
+    """Long format, one line per wave and ranked row; text a spreadsheet would run is neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -170,81 +184,91 @@ def to_csv(comparisons: list[Comparison], title: str) -> str:
         group = comparison.group[1] if comparison.group else ""
         for table in comparison.waves:
             for row in table.rows.to_dict("records"):
-                values = [group, table.wave, row["rank"], row["code"], row["label"], row["count"], row["base"],
-                          row["percent"], row["ci_low"], row["ci_high"], row["tied"]]
+                values = [group, table.wave, *(row[column] for column in CSV_COLUMNS[2:])]
                 writer.writerow([neutralise_formula(value) for value in values])
     return out.getvalue()
 
 
 def to_json(comparisons: list[Comparison], title: str) -> str:
+    """The JSON contract: one object for the whole sample, a list of them for a breakdown."""
     data = [comparison_to_dict(comparison) for comparison in comparisons]
-    payload = data[0] if len(data) == 1 and comparisons[0].group is None else data
+    payload = data[0] if len(comparisons) == 1 and comparisons[0].group is None else data
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
 def to_xlsx(comparisons: list[Comparison], title: str) -> bytes:
-    """A report sheet per group (the council layout) and a 'Changes' sheet; numbers stay numbers."""
+    """A report sheet per group (the council layout) and a 'Changes' sheet where numbers stay numbers."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     workbook.remove(workbook.active)
     for number, comparison in enumerate(comparisons, start=1):
-        name = (comparison.group[1] if comparison.group else "Report")[:28]
-        sheet = workbook.create_sheet(_sheet_name(name, number, workbook.sheetnames))
+        sheet = workbook.create_sheet(_sheet_name(comparison, number, workbook.sheetnames))
         header, body, footer = _grid(comparison)
         sheet.append([neutralise_formula(_heading(comparison, title))])
-        sheet["A1"].font = Font(bold=True)
         sheet.append([])
-        sheet.append(header)
-        for cell in sheet[3]:
-            cell.font = Font(bold=True)
+        sheet.append([neutralise_formula(cell) for cell in header])
         for line in body + footer:
             sheet.append([neutralise_formula(cell) for cell in line])
         sheet.append([])
         for note in notes(comparison):
             sheet.append([neutralise_formula(note)])
+        for cell in (sheet["A1"], *sheet[3]):
+            cell.font = Font(bold=True)
+        for index in range(len(header)):
+            sheet.column_dimensions[sheet.cell(3, index + 1).column_letter].width = 36 if index % 3 == 1 else 7
     changes = workbook.create_sheet("Changes")
-    changes.append(["group", "code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"])
+    changes.append(CHANGE_SHEET_COLUMNS)
     for comparison in comparisons:
         group = comparison.group[1] if comparison.group else ""
         for change in comparison.changes.to_dict("records"):
-            changes.append([neutralise_formula(value) for value in [group, change["code"], change["label"], change["from_wave"],
-                            change["to_wave"], change["comparable"], change["reason"], change["change_pp"],
-                            change["p_value"], change["significant"]]])
+            changes.append([neutralise_formula(value) for value in [group, *(change[c] for c in CHANGE_SHEET_COLUMNS[1:])]])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _sheet_name(name: str, number: int, taken: list[str]) -> str:
-    cleaned = "".join("_" if ch in '[]:*?/\\' else ch for ch in name) or "Sheet"
-    return cleaned if cleaned not in taken else f"{cleaned[:25]} {number}"
+def _sheet_name(comparison: Comparison, number: int, taken: list[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique, no leading or trailing apostrophe."""
+    name = comparison.group[1] if comparison.group else "Report"
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("'")[:28] or "Sheet"
+    return cleaned if cleaned not in taken and cleaned != "Changes" else f"{cleaned[:24]} ({number})"
 
 
 def _figure(comparisons: list[Comparison], title: str):
-    """Horizontal bars of the top N, one panel per wave, for the first comparison (or group)."""
+    """Horizontal bars of the top N: a row of panels per group, a panel per wave, one shared scale."""
     from matplotlib.figure import Figure
 
-    comparison = comparisons[0]
-    waves = comparison.waves
-    figure = Figure(figsize=(4.2 * max(1, len(waves)), 0.45 * max((len(t.rows) for t in waves), default=1) + 1.6))
-    axes = figure.subplots(1, max(1, len(waves)), squeeze=False)[0]
+    if not comparisons:
+        raise AnalysisError("there is nothing to chart: no comparison was given")
+    columns = max(len(comparison.waves) for comparison in comparisons)
+    depth = max((len(table.rows) for comparison in comparisons for table in comparison.waves), default=1)
+    figure = Figure(figsize=(5.2 * columns, (0.42 * max(depth, 1) + 1.3) * len(comparisons) + 0.6), layout="constrained")
+    axes = figure.subplots(len(comparisons), columns, squeeze=False)
     # One scale for every panel, so bars of different waves are not visually exaggerated.
-    widest = max([10.0] + [float(v) for t in waves for v in t.rows["percent"] if v != SUPPRESSED])
-    for axis, table in zip(axes, waves):
-        labels = [str(label) for label in table.rows["label"]][::-1]
-        values = [0.0 if value == SUPPRESSED else float(value) for value in table.rows["percent"]][::-1]
-        bars = axis.barh(labels, values, color="#1d4f91")
-        for bar, value, shown in zip(bars, values, list(table.rows["percent"])[::-1]):
-            axis.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, _percent(shown), va="center", fontsize=9)
-        axis.set_title(f"{table.wave} ({_format_line(table).removeprefix('Format: ')})", fontsize=10)
-        axis.set_xlim(0, widest * 1.25)
-        axis.set_xlabel("%")
-        axis.tick_params(axis="y", labelsize=9)
-    figure.suptitle(_heading(comparison, title), fontsize=11)
-    figure.tight_layout()
+    widest = max([10.0] + [float(v) for c in comparisons for t in c.waves for v in t.rows["percent"] if v != SUPPRESSED])
+    for comparison, row_axes in zip(comparisons, axes):
+        for axis, table in zip(row_axes, comparison.waves):
+            _panel(axis, comparison, table, widest)
+        for axis in row_axes[len(comparison.waves):]:
+            axis.set_axis_off()
+    figure.suptitle(title, fontsize=12)
     return figure
+
+
+def _panel(axis, comparison: Comparison, table: WaveTable, widest: float) -> None:
+    rows = table.rows.to_dict("records")[::-1]  # barh draws from the bottom up
+    labels = [textwrap.fill(f"{_rank(row)} {row['label']}", 30) for row in rows]
+    values = [0.0 if row["percent"] == SUPPRESSED else float(row["percent"]) for row in rows]
+    bars = axis.barh(range(len(rows)), values, color=BAR_COLOUR)
+    axis.set_yticks(range(len(rows)), labels, fontsize=9)
+    for bar, row in zip(bars, rows):
+        axis.text(bar.get_width() + widest * 0.01, bar.get_y() + bar.get_height() / 2, _percent(row["percent"]), va="center", fontsize=9)
+    group = f"{comparison.group[1]}: " if comparison.group else ""
+    axis.set_title(f"{group}{column_title(comparison, table)}\n{format_line(table)}; {base_line(table)}", fontsize=9)
+    axis.set_xlim(0, widest * 1.2)
+    axis.set_xlabel("%")
 
 
 def chart_png(comparisons: list[Comparison], title: str) -> bytes:
@@ -254,6 +278,10 @@ def chart_png(comparisons: list[Comparison], title: str) -> bytes:
 
 
 def chart_svg(comparisons: list[Comparison], title: str) -> str:
+    """SVG with real <text> elements, so labels can be searched, read aloud and translated."""
+    from matplotlib import rc_context
+
     out = io.StringIO()
-    _figure(comparisons, title).savefig(out, format="svg")
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "safer-voices"}):
+        _figure(comparisons, title).savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()

@@ -26,6 +26,7 @@ from .rules import FieldRule, compile_rules
 META_COLUMNS = ("response_id", "submitted_at", "language", "channel")
 MAX_REPORTED_PROBLEMS = 50
 BATCH_SIZE = 5000
+_KNOWN_CELLS_LIMIT = 50_000
 _CHANNELS = frozenset(channel.value for channel in Channel)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 
@@ -62,6 +63,17 @@ class _Field:
     rule: FieldRule
     value_columns: list[tuple[int, str]] = field(default_factory=list)  # (index, name): codes or labels
     flag_columns: list[tuple[int, str, str]] = field(default_factory=list)  # (index, name, option code): 0/1
+
+    #: Raw cell → its answer rows, for fields fed by one code column: most cells repeat, so the
+    #: rules run once per distinct value rather than once per row.
+    known_cells: dict[str, tuple] | None = None
+
+    def __post_init__(self) -> None:
+        self.question = (self.rule.question_id,)
+
+    @property
+    def cacheable(self) -> bool:
+        return not self.rule.is_text and not self.flag_columns and len(self.value_columns) == 1
 
     @property
     def column_name(self) -> str:
@@ -188,6 +200,9 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
         else:
             expected = "a question code, question/item, question/option or one of " + ", ".join(META_COLUMNS)
             problems.add(1, name, f"not a question of this survey (expected {expected})")
+    for entry in fields.values():
+        if entry.cacheable:
+            entry.known_cells = {}
     return list(fields.values()), meta
 
 
@@ -200,11 +215,20 @@ def _parse_row(survey: _Target, row_number: int, cells: list[str], fields: list[
     answers = []
     language = survey.default_language
     for entry in fields:
-        found, rows = entry.rule.evaluate(_values(entry, cells, row_number, problems), language)
+        known = entry.known_cells
+        if known is not None:
+            cell = cells[entry.value_columns[0][0]]
+            rows = known.get(cell)
+            if rows is not None:
+                answers.extend(rows)
+                continue
+        found, evaluated = entry.rule.evaluate(_values(entry, cells, row_number, problems), language)
         for message in found:
             problems.add(row_number, entry.column_name, message)
-        question = (entry.rule.question_id,)
-        answers.extend([question + row for row in rows])
+        rows = tuple(entry.question + row for row in evaluated)
+        if known is not None and not found and len(known) < _KNOWN_CELLS_LIMIT:
+            known[cell] = rows
+        answers.extend(rows)
     response = _parse_meta(survey, row_number, cells, meta, problems)
     if problems.total != before or response is None:
         return None
@@ -287,6 +311,7 @@ class _BatchWriter:
             # Take SQLite's write lock now, so the highest id read next cannot be taken by another writer.
             self.connection.execute(text("UPDATE surveys SET status = status WHERE id = :id"), {"id": survey.id})
         self.started = datetime.now(timezone.utc)
+        self.started_text = _sqlite_timestamp(self.started)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
 
@@ -354,7 +379,7 @@ class _BatchWriter:
                 marks = ", ".join("?" * 6)
                 cursor.executemany(
                     f"INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at) VALUES ({marks})",
-                    [(*r[:5], _sqlite_timestamp(r[5] or self.started)) for r in responses],
+                    [(*r[:5], _sqlite_timestamp(r[5]) if r[5] else self.started_text) for r in responses],
                 )
                 cursor.executemany(
                     "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
