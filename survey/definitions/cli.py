@@ -8,26 +8,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from ..commands import fail, get_survey
 from ..extensions import db
 from ..models import InvalidTransition, Response, Survey
 from .schema import DefinitionError, read_definition_file
 from .store import definition_from_survey, dump_definition, load_definition
 
 survey_cli = AppGroup("survey", help="Load, dump, open, close and list surveys.")
-
-
-def fail(message: str) -> None:
-    """Print in red to stderr and exit non-zero, leaving the database untouched."""
-    db.session.rollback()
-    click.secho(message, fg="red", err=True)
-    raise SystemExit(1)
-
-
-def get_survey(slug: str) -> Survey:
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
-    if survey is None:
-        fail(f"No survey with slug '{slug}'. `flask survey list` shows the slugs.")
-    return survey
 
 
 @survey_cli.command("load")

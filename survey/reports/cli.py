@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from analysis.errors import AnalysisError
 
-from ..definitions.cli import fail
+from ..commands import fail
 from ..extensions import db
 from .service import FORMATS, ComparisonRequest, render, run_comparison, title_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ..definitions.cli import fail, get_survey
+from ..commands import fail, get_survey
 from ..extensions import db
 from .csv_import import ImportFailed, import_responses
 from .export import write_csv, write_xlsx
