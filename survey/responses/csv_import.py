@@ -341,6 +341,17 @@ class _BatchWriter:
         result.added += len(responses)
 
     def _existing_ids(self, uids: list[str]) -> dict[str, int]:
+        if self.dialect == "postgresql":
+            # One array parameter, and no prepared statement: a generic plan made while the table
+            # looked empty would scan every row this import has added so far.
+            cursor = self.connection.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(
+                    "SELECT uid, id FROM responses WHERE survey_id = %s AND uid = ANY(%s)", (self.survey_id, uids), prepare=False
+                )
+                return dict(cursor.fetchall())
+            finally:
+                cursor.close()
         query = select(Response.uid, Response.id).where(
             Response.survey_id == self.survey_id, Response.uid.in_(bindparam("uids", expanding=True))
         )
