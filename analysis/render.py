@@ -126,9 +126,14 @@ def to_text_table(comparisons: list[Comparison], title: str) -> str:
             text.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
             if number in (0, len(body)):
                 text.append(rule)
-        text += ["", *notes(comparison)]
+        text += _after_table(notes(comparison))
         blocks.append("\n".join(text))
     return "\n\n".join(blocks) + "\n"
+
+
+def _after_table(lines: list[str]) -> list[str]:
+    """Notes follow the table after a blank line; no notes, no blank line."""
+    return ["", *lines] if lines else []
 
 
 def _markdown_cell(text: str) -> str:
@@ -145,7 +150,7 @@ def to_markdown(comparisons: list[Comparison], title: str) -> str:
         header, body, footer = _grid(comparison)
         text = [f"### {_markdown_cell(_heading(comparison, title))}", "", line(header), line(["---"] * len(header))]
         text += [line(cells) for cells in body + footer]
-        text += ["", *(f"- {_markdown_cell(note)}" for note in notes(comparison))]
+        text += _after_table([f"- {_markdown_cell(note)}" for note in notes(comparison)])
         blocks.append("\n".join(text))
     return "\n\n".join(blocks) + "\n"
 
@@ -244,7 +249,7 @@ def _figure(comparisons: list[Comparison], title: str):
         raise AnalysisError("there is nothing to chart: no comparison was given")
     columns = max(len(comparison.waves) for comparison in comparisons)
     depth = max((len(table.rows) for comparison in comparisons for table in comparison.waves), default=1)
-    figure = Figure(figsize=(5.2 * columns, (0.42 * max(depth, 1) + 1.3) * len(comparisons) + 0.6), layout="constrained")
+    figure = Figure(figsize=(5.6 * columns, (0.42 * max(depth, 1) + 1.5) * len(comparisons) + 0.6), layout="constrained")
     axes = figure.subplots(len(comparisons), columns, squeeze=False)
     # One scale for every panel, so bars of different waves are not visually exaggerated.
     widest = max([10.0] + [float(v) for c in comparisons for t in c.waves for v in t.rows["percent"] if v != SUPPRESSED])
@@ -266,7 +271,7 @@ def _panel(axis, comparison: Comparison, table: WaveTable, widest: float) -> Non
     for bar, row in zip(bars, rows):
         axis.text(bar.get_width() + widest * 0.01, bar.get_y() + bar.get_height() / 2, _percent(row["percent"]), va="center", fontsize=9)
     group = f"{comparison.group[1]}: " if comparison.group else ""
-    axis.set_title(f"{group}{column_title(comparison, table)}\n{format_line(table)}; {base_line(table)}", fontsize=9)
+    axis.set_title(f"{group}{column_title(comparison, table)}\n{format_line(table)}\n{base_line(table)}", fontsize=9)
     axis.set_xlim(0, widest * 1.2)
     axis.set_xlabel("%")
 
