@@ -272,9 +272,9 @@ def test_survey_only_offers_its_own_languages(app, client, make_survey):
 
 
 def test_fonts_for_gurmukhi_and_urdu_are_served(app, client):
-    css = client.get("/static/css/fonts.css").get_data(as_text=True)
+    with client.get("/static/css/fonts.css") as reply:
+        css = reply.get_data(as_text=True)
     for family, font in (("Safer Voices Gurmukhi", "noto-sans-gurmukhi-400"), ("Safer Voices Urdu", "noto-nastaliq-urdu-400")):
         assert f'font-family: "{family}"' in css
-        served = client.get(f"/static/fonts/{font}.woff2")
-        assert served.status_code == 200 and served.data[:4] == b"wOF2"
-        served.close()
+        with client.get(f"/static/fonts/{font}.woff2") as served:
+            assert served.status_code == 200 and served.data[:4] == b"wOF2"
