@@ -3,38 +3,30 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .i18n import _
+from .i18n import _l
+
+_PAGES = {
+    400: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
+    404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
+    405: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
+    413: (_l("Too much was sent"), _l("Please shorten your answers and try again.")),
+    500: (_l("Sorry, there is a problem with the service"), _l("Your answers have not been saved. Please try again later.")),
+}
 
 
-def _error_page(status: int, title: str, message: str):
-    return render_template("errors/error.html", title=title, message=message), status
+def _handler(status: int):
+    title, message = _PAGES[status]
+
+    def error_page(_error):
+        if status == 500:
+            db.session.rollback()
+        return render_template("errors/error.html", title=title, message=message), status
+
+    return error_page
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(400)
-    def bad_request(_error: HTTPException):
-        return _error_page(400, _("Something was wrong with the request"), _("Please go back and try again."))
-
-    @app.errorhandler(404)
-    def not_found(_error: HTTPException):
-        return _error_page(404, _("Page not found"), _("If you typed the web address, check it is correct."))
-
-    @app.errorhandler(405)
-    def method_not_allowed(_error: HTTPException):
-        return _error_page(405, _("Something was wrong with the request"), _("Please go back and try again."))
-
-    @app.errorhandler(413)
-    def too_large(_error: HTTPException):
-        return _error_page(413, _("Too much was sent"), _("Please shorten your answers and try again."))
-
-    @app.errorhandler(500)
-    def server_error(_error: Exception):
-        db.session.rollback()
-        return _error_page(
-            500,
-            _("Sorry, there is a problem with the service"),
-            _("Your answers have not been saved. Please try again later."),
-        )
+    for status in _PAGES:
+        app.register_error_handler(status, _handler(status))
