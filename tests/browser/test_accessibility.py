@@ -70,3 +70,15 @@ def test_thank_you_page(page: Page, lang, locale):
     expect(page).to_have_url(f"/s/{DEMO_SLUG}/thanks?lang={lang}")
     expect_page_language(page, lang)
     assert_no_violations(page)
+
+
+@pytest.mark.parametrize(("lang", "locale"), [("en", "en-GB")])
+def test_analysis_page_with_a_result(page: Page, lang, locale):
+    page.goto(f"/staff/analysis/?lang={lang}")
+    page.locator("#question").select_option("priorities")
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".analysis-result table caption")).to_be_visible()
+    assert_no_violations(page)
+    page.goto("/staff/analysis/?series=community-safety&question=priorities&by=ethnicity")
+    expect(page.locator(".error-summary")).to_be_visible()  # sensitive breakdowns are not offered
+    assert_no_violations(page)
