@@ -82,3 +82,17 @@ def test_every_command_explains_itself(runner):
         result = runner.invoke(args=["survey", command, "--help"])
         assert result.exit_code == 0
         assert len(result.output.split("\n\n")[1].strip()) > 20
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
+    from survey import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite'}", "SECRET_KEY": "x"})
+    for args in (["survey", "list"], ["responses", "export", "x", "-o", str(tmp_path / "x.csv")], ["analysis", "compare", "--series", "s", "--question", "q"]):
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 1
+        assert "The database has no tables yet. Run `flask db upgrade` first." in result.output
+    with app.app_context():
+        from survey.extensions import db
+
+        db.engine.dispose()

@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from ..commands import fail, get_survey
+from ..commands import command_group, fail, get_survey
 from ..extensions import db
 from ..models import InvalidTransition, Response, Survey
 from .schema import DefinitionError, read_definition_file
 from .store import definition_from_survey, dump_definition, load_definition
 
-survey_cli = AppGroup("survey", help="Load, dump, open, close and list surveys.")
+survey_cli = command_group("survey", help="Load, dump, open, close and list surveys.")
 
 
 @survey_cli.command("load")

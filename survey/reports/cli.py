@@ -6,15 +6,14 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from analysis.errors import AnalysisError
 
-from ..commands import fail
+from ..commands import command_group, fail
 from ..extensions import db
 from .service import FORMATS, ComparisonRequest, render, run_comparison, title_for
 
-analysis_cli = AppGroup("analysis", help="Comparison tables across a series' waves.")
+analysis_cli = command_group("analysis", help="Comparison tables across a series' waves.")
 
 
 @analysis_cli.command("compare")

@@ -6,14 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
-from ..commands import fail, get_survey
+from ..commands import command_group, fail, get_survey
 from ..extensions import db
 from .csv_import import ImportFailed, import_responses
 from .export import write_csv, write_xlsx
 
-responses_cli = AppGroup("responses", help="Import and export survey responses in the shared answer encoding.")
+responses_cli = command_group("responses", help="Import and export survey responses in the shared answer encoding.")
 
 
 @responses_cli.command("import")
