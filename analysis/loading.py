@@ -134,13 +134,13 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
         # Grouping on the counting index's own column order lets the database skip a sort.
         rows = [
             (group, item, point, count)
-            for group, _option, item, point, count in _grouped(
-                session, group_of, [Answer.option_id, Answer.item_id, Answer.scale_point_id], question
+            for group, _option, item, point, count in _aggregate(
+                session, group_of, question, ["option_id", "item_id", "scale_point_id"]
             )
         ]
     else:
-        rows = _grouped(session, group_of, [Answer.option_id], question)
-    answered = _answered(session, group_of, question)
+        rows = _aggregate(session, group_of, question, ["option_id"])
+    answered = {group: count for group, count in _aggregate(session, group_of, question, [], distinct_respondents=True)}
     everyone = _everyone(session, survey, by_question)
     result = {}
     for group in (answered.keys() | everyone.keys()) if by_question is not None else [None]:
@@ -151,7 +151,7 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
         else:
             counts, merged = _choice_counts(question, group_rows, base, percent_of, respondents, everyone.get(group, 0), canonical)
             if question.type == "multi" and merged:
-                counts = _recount_merged(session, group_of, question, counts, merged)
+                counts = _recount_merged(session, group_of, question, counts, merged, group)
             top_box = ()
         result[group] = WaveCounts(
             wave=survey.wave,
@@ -168,40 +168,31 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
 
 
 def _group_column(by_question: Question | None):
-    """The grouping answer row joined on the same response, or None for the whole sample."""
-    if by_question is None:
-        return None
+    """The `by` question's id, or None for the whole sample."""
+    return None if by_question is None else by_question.id
+
+
+def _aggregate(session, group_of, question: Question, keys: list[str], *, distinct_respondents=False, option_ids=None):
+    """(group or None, *keys, count) rows over the question's answers: the GROUP BY that does the counting.
+
+    The count is of answer rows, or of distinct respondents when ``distinct_respondents``.
+    """
+    columns = [getattr(Answer, key) for key in keys]
+    count = func.count(func.distinct(Answer.response_id)) if distinct_respondents else func.count()
+    statement = select(*columns, count).where(Answer.question_id == question.id)
+    if option_ids is not None:
+        statement = statement.where(Answer.option_id.in_(option_ids))
+    if group_of is None:
+        return [(None, *row) for row in session.execute(statement.group_by(*columns))]
     grouping = aliased(Answer)
-    return grouping, by_question.id
-
-
-def _joined(statement, group_of, question: Question):
-    statement = statement.where(Answer.question_id == question.id)
-    if group_of is None:
-        return statement
-    grouping, group_question_id = group_of
-    return statement.join(
-        grouping, (grouping.response_id == Answer.response_id) & (grouping.question_id == group_question_id)
-    )
-
-
-def _grouped(session, group_of, columns, question: Question) -> list[tuple]:
-    """(group, *columns, count) rows: the GROUP BY that does the counting."""
-    group_column = group_of[0].option_id if group_of else None
-    keys = [group_column, *columns] if group_of else columns
-    statement = _joined(select(*keys, func.count()), group_of, question).group_by(*keys)
-    rows = session.execute(statement).all()
-    return [tuple(row) if group_of else (None, *row) for row in rows]
-
-
-def _answered(session, group_of, question: Question) -> dict:
-    """Respondents who answered the question, per group."""
-    distinct = func.count(func.distinct(Answer.response_id))
-    if group_of is None:
-        return {None: session.scalar(_joined(select(distinct), group_of, question)) or 0}
-    group_column = group_of[0].option_id
-    statement = _joined(select(group_column, distinct), group_of, question).group_by(group_column)
-    return dict(session.execute(statement).all())
+    group_question = grouping.question_id
+    if session.get_bind().dialect.name == "sqlite":
+        # "+ 0" keeps SQLite from scanning the whole `by` question for every answer (its choice
+        # without statistics); it finds each respondent's group through the response_id index.
+        group_question = group_question + 0
+    statement = statement.join(grouping, (grouping.response_id == Answer.response_id) & (group_question == group_of))
+    statement = statement.with_only_columns(grouping.option_id, *columns, count)
+    return [tuple(row) for row in session.execute(statement.group_by(grouping.option_id, *columns))]
 
 
 def _everyone(session, survey: Survey, by_question: Question | None) -> dict:
@@ -233,14 +224,12 @@ def _choice_counts(question, rows, base, percent_of, respondents, everyone, cano
     return frame, {code: ids for code, ids in option_ids.items() if len(ids) > 1}
 
 
-def _recount_merged(session, group_of, question, counts: pd.DataFrame, merged: dict[str, list[int]]) -> pd.DataFrame:
+def _recount_merged(session, group_of, question, counts: pd.DataFrame, merged: dict[str, list[int]], group) -> pd.DataFrame:
     """Options merged into one concept (same_as): count each respondent once, not once per old option."""
     counts = counts.copy()
     for code, ids in merged.items():
-        statement = _joined(select(func.count(func.distinct(Answer.response_id))), group_of, question).where(
-            Answer.option_id.in_(ids)
-        )
-        counts.loc[counts["code"] == code, "count"] = session.scalar(statement) or 0
+        per_group = dict(_aggregate(session, group_of, question, [], distinct_respondents=True, option_ids=ids))
+        counts.loc[counts["code"] == code, "count"] = per_group.get(group, 0)
     return counts
 
 

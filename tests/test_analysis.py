@@ -291,3 +291,24 @@ def test_analysis_page_without_surveys_says_what_to_do(client):
     page = client.get("/staff/analysis/")
     assert page.status_code == 200
     assert "There are no surveys to analyse yet" in page.get_data(as_text=True)
+
+
+def test_options_merged_with_same_as_count_each_respondent_once(app, runner, tmp_path):
+    import yaml
+
+    older = {"slug": "m-1", "series": "m", "wave": "1", "title": "One", "default_language": "en", "languages": ["en"],
+             "questions": [{"code": "worries", "type": "multi", "text": "Worries?",
+                            "options": options(("burglary", "Burglary"), ("theft", "Theft"), ("noise", "Noise"))}]}
+    newer = {**older, "slug": "m-2", "wave": "2", "title": "Two",
+             "questions": [{"code": "worries", "type": "multi", "text": "Worries?", "options": [
+                 {"code": "property_crime", "label": "Property crime", "same_as": ["burglary", "theft"]},
+                 {"code": "noise", "label": "Noise"}]}]}
+    for definition, data in ((older, "worries\nburglary;theft\nburglary\nnoise\ntheft;noise\n"), (newer, "worries\nproperty_crime\nnoise\n")):
+        (tmp_path / "d.yaml").write_text(yaml.safe_dump(definition), encoding="utf-8")
+        (tmp_path / "d.csv").write_text(data, encoding="utf-8")
+        assert runner.invoke(args=["survey", "load", str(tmp_path / "d.yaml")]).exit_code == 0
+        assert runner.invoke(args=["responses", "import", definition["slug"], str(tmp_path / "d.csv")]).exit_code == 0
+    result = runner.invoke(args=["analysis", "compare", "--series", "m", "--question", "worries", "--format", "json"])
+    first = json.loads(result.output)["waves"][0]
+    # Three of the four respondents chose burglary or theft (one chose both): 3, not 4.
+    assert [(r["code"], r["count"], r["base"]) for r in first["rows"]] == [("property_crime", 3, 4), ("noise", 2, 4)]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from analysis.compare import Comparison, compare_waves, suppress_small_cells
-from analysis.loading import find_waves, load_comparison_counts
+if TYPE_CHECKING:
+    from analysis.compare import Comparison
 
 FORMATS = {
     # format: (file extension, MIME type, binary?)
@@ -35,6 +36,10 @@ class ComparisonRequest:
 
 def run_comparison(session: Session, request: ComparisonRequest, small_cell_threshold: int = 10) -> list[Comparison]:
     """The whole-sample comparison, or one per group of the `by` question with small cells suppressed."""
+    # pandas loads here, on the first analysis, not in every web worker at start-up.
+    from analysis.compare import compare_waves, suppress_small_cells
+    from analysis.loading import find_waves, load_comparison_counts
+
     waves = find_waves(session, request.series, request.question, list(request.waves) or None)
     counted = load_comparison_counts(session, waves, base=request.base, percent_of=request.percent_of, by=request.by)
     comparisons = []
