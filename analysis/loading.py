@@ -141,7 +141,8 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
     else:
         rows = _aggregate(session, group_of, question, ["option_id"])
     answered = {group: count for group, count in _aggregate(session, group_of, question, [], distinct_respondents=True)}
-    everyone = _everyone(session, survey, by_question)
+    # All respondents are counted only where a base or the list of groups needs them.
+    everyone = _everyone(session, survey, by_question) if base == "all" or by_question is not None else {}
     result = {}
     for group in (answered.keys() | everyone.keys()) if by_question is not None else [None]:
         group_rows = [row[1:] for row in rows if row[0] == group]
