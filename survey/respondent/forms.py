@@ -14,7 +14,6 @@ from ..i18n import _
 from ..models import Survey
 from ..responses.rules import FieldRule, compile_rules
 
-SUBMISSION_FIELD = "submission_id"
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -55,8 +54,8 @@ class SurveyForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        formdata = self.meta.wrap_formdata(self, self._posted) if self._posted is not None else MultiDict()
-        self.unexpected_fields = sorted(set(formdata.keys()) - set(self._fields))
+        posted = self._posted if self._posted is not None else MultiDict()
+        self.unexpected_fields = sorted(set(posted.keys()) - set(self._fields))
         if self.unexpected_fields:
             self.form_errors.append(_("The form contained answers to questions this survey does not ask."))
         return valid and not self.unexpected_fields
