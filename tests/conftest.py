@@ -19,7 +19,7 @@ import yaml
 from survey import create_app
 from survey.definitions import load_definition, parse_definition
 from survey.extensions import db
-from survey.models import Response
+from survey.models import Answer, MatrixItem, Option, Question, Response, ScalePoint
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -174,3 +174,18 @@ def submit(client):
 def response_count(app) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(Response))
+
+
+def stored_answers(app, response_id: int | None = None) -> set[tuple]:
+    """Stored answers (of one response, or all) as (question, option, item, scale point, text) codes."""
+    with app.app_context():
+        query = (
+            sa.select(Question.code, Option.code, MatrixItem.code, ScalePoint.code, Answer.text)
+            .join(Question, Question.id == Answer.question_id)
+            .outerjoin(Option, Option.id == Answer.option_id)
+            .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
+            .outerjoin(ScalePoint, ScalePoint.id == Answer.scale_point_id)
+        )
+        if response_id is not None:
+            query = query.where(Answer.response_id == response_id)
+        return {tuple(row) for row in db.session.execute(query)}

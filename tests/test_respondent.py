@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, MatrixItem, Option, Question, Response, ScalePoint
+from survey.models import Response
 
-from .conftest import form_tokens, response_count
+from .conftest import form_tokens, response_count, stored_answers
 
 GOOD_ANSWERS = {
     "town": "south",
@@ -21,19 +21,6 @@ GOOD_ANSWERS = {
     "ethnicity": "prefer_not_to_say",
     "comments": "More lighting in the park, please.",
 }
-
-
-def stored_answers(app) -> set[tuple]:
-    """Every stored answer as (question, option, item, scale point, text) codes."""
-    with app.app_context():
-        rows = db.session.execute(
-            sa.select(Question.code, Option.code, MatrixItem.code, ScalePoint.code, Answer.text)
-            .join(Question, Question.id == Answer.question_id)
-            .outerjoin(Option, Option.id == Answer.option_id)
-            .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
-            .outerjoin(ScalePoint, ScalePoint.id == Answer.scale_point_id)
-        ).all()
-    return {tuple(row) for row in rows}
 
 
 def test_home_lists_only_open_surveys(app, client, make_survey):

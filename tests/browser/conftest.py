@@ -21,9 +21,9 @@ from werkzeug.serving import make_server
 from survey import create_app
 from survey.definitions import load_definition, read_definition_file
 from survey.extensions import db
-from survey.models import Answer, MatrixItem, Option, Question, Response, ScalePoint
+from survey.models import Response
 
-from ..conftest import REPO, skip_or_fail
+from ..conftest import REPO, skip_or_fail, stored_answers
 
 #: The demo survey every browser test answers.
 DEMO_FILE = REPO / "examples" / "community-safety-2025.yaml"
@@ -134,12 +134,5 @@ def stored_response(app, response_id: int) -> tuple[str, str, set[tuple]]:
     """(language, channel, answers) of one response; answers as (question, option, item, scale point, text) codes."""
     with app.app_context():
         response = db.session.get(Response, response_id)
-        rows = db.session.execute(
-            sa.select(Question.code, Option.code, MatrixItem.code, ScalePoint.code, Answer.text)
-            .join(Question, Question.id == Answer.question_id)
-            .outerjoin(Option, Option.id == Answer.option_id)
-            .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
-            .outerjoin(ScalePoint, ScalePoint.id == Answer.scale_point_id)
-            .where(Answer.response_id == response_id)
-        ).all()
-        return response.language, response.channel, {tuple(row) for row in rows}
+        language, channel = response.language, response.channel
+    return language, channel, stored_answers(app, response_id)
