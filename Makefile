@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app app
 DEMO   := examples/community-safety-2025.yaml
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup translations db demo extract-messages clean
+.PHONY: run test setup translations bytecode db demo extract-messages clean
 
 run: setup db demo  ## Set up everything and serve the demo on http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -14,7 +14,10 @@ run: setup db demo  ## Set up everything and serve the demo on http://127.0.0.1:
 test: setup  ## Set up and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations bytecode
+
+bytecode: $(STAMP)  ## Precompile our modules: this environment sets PYTHONDONTWRITEBYTECODE, so every command would recompile them
+	$(BIN)/python -m compileall -q survey analysis app.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
