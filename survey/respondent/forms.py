@@ -71,11 +71,11 @@ class SurveyForm(FlaskForm):
 
 def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
     """A form class with one AnswerField per question (per item for a matrix), then an instance."""
-    attributes = {
-        name: AnswerField(validators=[_AnswerRule(rule, language)]) for name, rule in compile_rules(survey).items()
-    }
+    rules = compile_rules(survey)
+    attributes = {name: AnswerField(validators=[_AnswerRule(rule, language)]) for name, rule in rules.items()}
     form_class = type("GeneratedSurveyForm", (SurveyForm,), attributes)
     form = form_class(formdata=formdata)
+    form.rules = rules  # the rules the answers were checked with, reused to store them
     form._posted = formdata
     if formdata is None:
         form.submission_id.data = uuid.uuid4().hex

@@ -51,7 +51,7 @@ def answer(slug: str):
 
     uid = form.submission_id.data
     if not response_exists(survey, uid):
-        db.session.add(build_response(survey, form.answers(), uid=uid, language=language))
+        db.session.add(build_response(survey, form.answers(), rules=form.rules, uid=uid, language=language))
         try:
             db.session.commit()
         except IntegrityError:

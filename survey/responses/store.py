@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Answer, Channel, Response, Survey
-from .rules import compile_rules
+from .rules import FieldRule, compile_rules
 
 
 def response_exists(survey: Survey, uid: str) -> bool:
@@ -19,6 +19,7 @@ def build_response(
     survey: Survey,
     values: Mapping[str, list[str]],
     *,
+    rules: Mapping[str, FieldRule] | None = None,
     uid: str,
     language: str,
     channel: str = Channel.ONLINE.value,
@@ -26,10 +27,10 @@ def build_response(
     """A Response with one Answer per chosen option, matrix cell or text.
 
     ``values`` must already have passed the rules; the database's composite
-    keys back them up.
+    keys back them up. Pass the ``rules`` the values were checked with to avoid compiling them again.
     """
     response = Response(survey_id=survey.id, uid=uid, language=language, channel=channel)
-    for name, rule in compile_rules(survey).items():
+    for name, rule in (rules if rules is not None else compile_rules(survey)).items():
         for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, [])):
             response.answers.append(
                 Answer(
