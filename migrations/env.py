@@ -32,9 +32,23 @@ def run_migrations_online():
     # SQLite cannot ALTER most things: batch mode copies the table instead.
     conf_args.setdefault("render_as_batch", True)
     with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the original; with foreign
+            # keys on, that drop would cascade-delete every row that refers to it.
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection, state):
+    """Set the pragma on the raw connection: it is ignored inside a transaction."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {state}")
 
 
 if context.is_offline_mode():

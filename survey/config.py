@@ -62,9 +62,24 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", 6 * 3600)),
         # Breakdown cells with fewer respondents than this are shown as [c].
         "SMALL_CELL_THRESHOLD": int(os.environ.get("SMALL_CELL_THRESHOLD", 10)),
+        # Staff sessions: idle timeout, and login slowing down then locking after failures.
+        "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", 30)),
+        "LOGIN_SLOW_AFTER": int(os.environ.get("LOGIN_SLOW_AFTER", 3)),
+        "LOGIN_SLOW_SECONDS": int(os.environ.get("LOGIN_SLOW_SECONDS", 5)),
+        "LOGIN_LOCK_AFTER": int(os.environ.get("LOGIN_LOCK_AFTER", 10)),
+        # Rate limits per client address (Flask-Limiter syntax); memory storage unless set.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
+        "SUBMISSION_RATE_LIMIT": os.environ.get("SUBMISSION_RATE_LIMIT", "20 per minute"),
+        # Bot defences on the survey form: a submission faster than this is silently dropped.
+        "MIN_FILL_SECONDS": float(os.environ.get("MIN_FILL_SECONDS", 3)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none, use the peer address).
+        "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", 0)),
     }
     config.update(overrides)
     return config

@@ -15,6 +15,7 @@ import enum
 import uuid
 from datetime import datetime, timezone
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -121,6 +122,10 @@ class Survey(db.Model):
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # optional schedule
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Data protection: responses older than these many days are purged (None: kept until purged by hand).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    text_retention_days: Mapped[int | None] = mapped_column(Integer)  # free text may go sooner
+    privacy_notice: Mapped[LocalizedText] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
 
     series: Mapped[SurveySeries] = relationship(back_populates="surveys")
     questions: Mapped[list[Question]] = relationship(
@@ -288,3 +293,80 @@ class Answer(db.Model):
     item_id: Mapped[int | None] = mapped_column(Integer)
     scale_point_id: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class Role(str, enum.Enum):
+    """What a staff account may do; see survey/staff/access.py for the permissions of each."""
+
+    ADMIN = "admin"
+    EDITOR = "editor"
+    ANALYST = "analyst"
+
+
+class User(UserMixin, db.Model):
+    """A staff account. Residents never have one: answering is anonymous."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in_list("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)  # argon2id
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    # May see raw free text and answers to sensitive questions, in pages and exports.
+    sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated accounts
+        return self.active
+
+
+class AuditEvent(db.Model):
+    """Who did what to which thing, and when. Rows are only ever added."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The actor's e-mail is copied so the record survives the account; None means the command line.
+    user_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)  # e.g. "survey.publish"
+    target: Mapped[str] = mapped_column(String(255), nullable=False)  # e.g. "survey cs-2025"
+    details: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class TranslationConfirmation(db.Model):
+    """A translation confirmed against one version of its default-language source text.
+
+    A translation is *stale* when the source text it was confirmed against (its hash)
+    is no longer the current one; confirming it again records the new hash.
+    """
+
+    __tablename__ = "translation_confirmations"
+    __table_args__ = (UniqueConstraint("survey_id", "text_key", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False)
+    text_key: Mapped[str] = mapped_column(String(255), nullable=False)  # e.g. "q/priorities/option/asb"
+    language: Mapped[str] = mapped_column(String(16), nullable=False)
+    source_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class SavedResult(db.Model):
+    """A comparison table kept as published, e.g. after a closed wave's responses are purged."""
+
+    __tablename__ = "saved_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("survey_series.id", ondelete="CASCADE"), nullable=False)
+    question_code: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)  # analysis.comparison_to_dict output
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(254))

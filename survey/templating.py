@@ -30,5 +30,16 @@ def _page_context() -> dict:
     }
 
 
+def field_attributes(field, css_class: str, extra: dict) -> dict[str, str]:
+    """A staff form field's HTML attributes, with aria-describedby tying it to its hint and error."""
+    ids = [f"{field.id}-hint" if field.description else "", f"{field.id}-error" if field.errors else ""]
+    attributes = {"class": css_class, **extra}
+    if any(ids):
+        attributes["aria-describedby"] = " ".join(value for value in ids if value)
+    return attributes
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_page_context)
+    app.jinja_env.globals["field_attributes"] = field_attributes
+    app.jinja_env.globals["language_name"] = lambda code: language_info(code).native_name

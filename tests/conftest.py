@@ -95,6 +95,9 @@ def app_config(database_url) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Tests submit forms at machine speed from one address; the defences have their own tests.
+        "RATELIMIT_ENABLED": False,
+        "MIN_FILL_SECONDS": 0,
     }
 
 
@@ -155,8 +158,47 @@ def make_survey(app):
 
 
 def form_tokens(html: str) -> dict[str, str]:
-    """The hidden fields a browser would send back: CSRF token and submission id."""
-    return dict(re.findall(r'<input id="(?:csrf_token|submission_id)" name="([a-z_]+)" type="hidden" value="([^"]*)"', html))
+    """The hidden fields a browser would send back: CSRF token, submission id, start time."""
+    return dict(re.findall(r'<input id="(?:csrf_token|submission_id|started)" name="([a-z_]+)" type="hidden" value="([^"]*)"', html))
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a staff account (password STAFF_PASSWORD) and return its e-mail address."""
+
+    def make(role: str = "admin", email: str | None = None, sensitive: bool = False) -> str:
+        from survey.accounts.service import create_user
+
+        email = email or f"{role}{'-sensitive' if sensitive else ''}@council.example"
+        with app.app_context():
+            create_user(email, STAFF_PASSWORD, role, sensitive=sensitive)
+            db.session.commit()
+        return email
+
+    return make
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD):
+    """POST the login form with its CSRF token, as a browser would; returns the response."""
+    page = client.get("/staff/login")
+    token = form_tokens(page.get_data(as_text=True))["csrf_token"]
+    return client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login(client, make_user):
+    """Sign the test client in as a new account of ``role``; returns its e-mail address."""
+
+    def login(role: str = "admin", sensitive: bool = False, email: str | None = None) -> str:
+        email = make_user(role, email=email, sensitive=sensitive)
+        response = sign_in(client, email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return email
+
+    return login
 
 
 @pytest.fixture

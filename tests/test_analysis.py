@@ -268,7 +268,8 @@ def test_unknown_series_names_the_known_ones(series):
     assert result.exit_code == 1 and "no survey series 'nope' (series: cs)" in result.output
 
 
-def test_analysis_page_shows_the_table_chart_and_downloads(series, client):
+def test_analysis_page_shows_the_table_chart_and_downloads(series, client, login):
+    login("analyst")
     page = client.get("/staff/analysis/?series=cs&question=priorities&top=5&base=answered&percent_of=respondents")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -281,13 +282,15 @@ def test_analysis_page_shows_the_table_chart_and_downloads(series, client):
     assert openpyxl.load_workbook(io.BytesIO(xlsx.data))["Report"]["B4"].value == "Drug Dealing"
 
 
-def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client):
+def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client, login):
+    login("analyst")
     page = client.get("/staff/analysis/?series=cs&question=priorities&by=ethnicity")
     assert page.status_code == 400
     assert "There is a problem" in page.get_data(as_text=True)
 
 
-def test_analysis_page_without_surveys_says_what_to_do(client):
+def test_analysis_page_without_surveys_says_what_to_do(client, login):
+    login("analyst")
     page = client.get("/staff/analysis/")
     assert page.status_code == 200
     assert "There are no surveys to analyse yet" in page.get_data(as_text=True)

@@ -225,19 +225,26 @@ def read_definition_file(path: str | Path) -> SurveyDefinition:
     """Read a .yaml/.yml or .json definition file."""
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DefinitionError([f"{path}: byte {error.start} is not UTF-8; save the file as UTF-8"]) from None
+        raw = path.read_bytes()
     except OSError as error:
         raise DefinitionError([f"{path}: cannot be read ({error.strerror})"]) from None
+    return read_definition_bytes(raw, str(path))
+
+
+def read_definition_bytes(raw: bytes, name: str) -> SurveyDefinition:
+    """Parse a definition from the bytes of a file called ``name`` (JSON if it ends in .json, else YAML)."""
     try:
-        data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DefinitionError([f"{name}: byte {error.start} is not UTF-8; save the file as UTF-8"]) from None
+    try:
+        data = json.loads(text) if name.lower().endswith(".json") else yaml.safe_load(text)
     except json.JSONDecodeError as error:
-        raise DefinitionError([f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
+        raise DefinitionError([f"{name}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise DefinitionError([f"{path}: {where}{getattr(error, 'problem', None) or error}"]) from None
+        raise DefinitionError([f"{name}: {where}{getattr(error, 'problem', None) or error}"]) from None
     return parse_definition(data)
 
 

@@ -36,8 +36,9 @@ class ComparisonForm(Form):
     )
 
 
-def build_comparison_form(session: Session, args) -> ComparisonForm:
-    """The form with its choices read from the surveys; sensitive questions are not offered for breakdowns."""
+def build_comparison_form(session: Session, args, allow_sensitive: bool = False) -> ComparisonForm:
+    """The form with its choices read from the surveys. Sensitive questions (special category
+    data) are offered, to compare or to break down by, only to staff with the sensitive permission."""
     form = ComparisonForm(args)
     series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
     form.series.choices = [SelectChoice(code, code) for code in series]
@@ -46,8 +47,9 @@ def build_comparison_form(session: Session, args) -> ComparisonForm:
         .join(Survey, Survey.id == Question.survey_id)
         .order_by(Question.code)
     ).all()
+    questions = [row for row in questions if allow_sensitive or not row.sensitive]
     ranked = sorted({code for code, kind, _, _ in questions if kind != "text"})
     form.question.choices = [SelectChoice(code, code) for code in ranked]
-    groups = sorted({code for code, kind, sensitive, _ in questions if kind == "single" and not sensitive})
+    groups = sorted({code for code, kind, _, _ in questions if kind == "single"})
     form.by.choices = [SelectChoice("", _l("No breakdown"))] + [SelectChoice(code, code) for code in groups]
     return form

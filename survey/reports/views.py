@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, current_app, render_template, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from analysis.errors import AnalysisError
 
+from ..accounts.access import Permission, may_see_sensitive, requires
 from ..extensions import db
 from . import bp
 from .forms import build_comparison_form
@@ -25,9 +27,14 @@ def _comparison_request(form) -> ComparisonRequest:
     )
 
 
+def _form():
+    return build_comparison_form(db.session, request.args, allow_sensitive=may_see_sensitive(current_user))
+
+
 @bp.get("/")
+@requires(Permission.ANALYSE)
 def compare():
-    form = build_comparison_form(db.session, request.args)
+    form = _form()
     comparisons, problem, table = None, None, None
     if request.args and form.validate():
         comparison_request = _comparison_request(form)
@@ -43,10 +50,11 @@ def compare():
 
 
 @bp.get("/download.<file_format>")
+@requires(Permission.ANALYSE)
 def download(file_format: str):
     if file_format not in FORMATS:
         return Response("Unknown format", status=404)
-    form = build_comparison_form(db.session, request.args)
+    form = _form()
     if not form.validate():
         return Response("; ".join(f"{name}: {', '.join(map(str, errors))}" for name, errors in form.errors.items()), status=400)
     comparison_request = _comparison_request(form)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from analysis.spreadsheet import neutralise_formula
 
 from ..extensions import db
-from ..models import Answer, Response, Survey
+from ..models import Answer, Question, QuestionType, Response, Survey
 from .csv_import import META_COLUMNS
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR, answer_fields
 
@@ -21,32 +21,41 @@ XLSX_MAX_ROWS = 1_048_576
 _STREAM_CHUNK = 10_000
 
 
-def export_header(survey: Survey) -> list[str]:
-    return [*META_COLUMNS, *(name for question in survey.questions for name, _ in answer_fields(question))]
+def exported_questions(survey: Survey, include_sensitive: bool = True) -> list[Question]:
+    """Every question, or without free text and sensitive questions for staff lacking that permission."""
+    return [q for q in survey.questions if include_sensitive or not (q.sensitive or q.type == QuestionType.TEXT.value)]
 
 
-def export_rows(survey: Survey) -> Iterator[list[str]]:
-    """One list of cells per response, in the order of export_header(); cells are plain (not neutralised)."""
+def export_header(survey: Survey, include_sensitive: bool = True) -> list[str]:
+    questions = exported_questions(survey, include_sensitive)
+    return [*META_COLUMNS, *(name for question in questions for name, _ in answer_fields(question))]
+
+
+def export_rows(survey: Survey, include_sensitive: bool = True) -> Iterator[list[str]]:
+    """One list of cells per response, in the order of export_header(); cells are plain (not neutralised).
+
+    Without ``include_sensitive`` the answers of free-text and sensitive questions are never read."""
+    questions = exported_questions(survey, include_sensitive)
     # id → (field name, position, code): multi answers are written in questionnaire order.
     option_cell = {
         option.id: (question.code, position, option.code)
-        for question in survey.questions
+        for question in questions
         for position, option in enumerate(question.options)
     }
     matrix_cell = {
         (item.id, point.id): (f"{question.code}{CELL_SEPARATOR}{item.code}", 0, point.code)
-        for question in survey.questions
+        for question in questions
         for item in question.items
         for point in question.scale
     }
-    text_field = {question.id: question.code for question in survey.questions}
-    answer_columns = export_header(survey)[len(META_COLUMNS) :]
+    text_field = {question.id: question.code for question in questions}
+    answer_columns = export_header(survey, include_sensitive)[len(META_COLUMNS) :]
     rows = db.session.execute(
         select(
             Response.id, Response.uid, Response.submitted_at, Response.language, Response.channel,
             Answer.question_id, Answer.option_id, Answer.item_id, Answer.scale_point_id, Answer.text,
         )
-        .outerjoin(Answer, Answer.response_id == Response.id)
+        .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_([q.id for q in questions]))
         .where(Response.survey_id == survey.id)
         .order_by(Response.id, Answer.id)
         .execution_options(yield_per=_STREAM_CHUNK)
@@ -74,17 +83,17 @@ def _timestamp(moment: datetime) -> str:
     return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def write_csv(survey: Survey, out: TextIO) -> int:
+def write_csv(survey: Survey, out: TextIO, include_sensitive: bool = True) -> int:
     """Write the CSV; returns the number of responses. Risky text cells are neutralised."""
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(export_header(survey))
+    writer.writerow(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey), start=1):
+    for count, row in enumerate(export_rows(survey, include_sensitive), start=1):
         writer.writerow([neutralise_formula(cell) for cell in row])
     return count
 
 
-def write_xlsx(survey: Survey, out: BinaryIO) -> int:
+def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True) -> int:
     """Write an XLSX workbook (streamed by openpyxl's write-only mode); returns the number of responses."""
     from openpyxl import Workbook
 
@@ -92,9 +101,9 @@ def write_xlsx(survey: Survey, out: BinaryIO) -> int:
         raise ValueError(f"{survey.response_count()} responses do not fit in one worksheet; export CSV instead")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(survey.slug[:31])
-    sheet.append(export_header(survey))
+    sheet.append(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey), start=1):
+    for count, row in enumerate(export_rows(survey, include_sensitive), start=1):
         sheet.append([neutralise_formula(cell) for cell in row])
     workbook.save(out)
     return count

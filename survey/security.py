@@ -1,0 +1,60 @@
+"""Defences every response carries: security headers and rate limits.
+
+Rate limits use Flask-Limiter with in-process memory by default; set
+RATELIMIT_STORAGE_URI (e.g. ``redis://localhost:6379/0``) so that several
+workers share one count. The client address is the socket's, or the one a
+trusted reverse proxy reports when PROXY_FIX_X_FOR is set (see docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address)
+
+#: No inline script or style anywhere: the pages need neither, and this stops injected markup running.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def submission_rate_limit() -> str:
+    return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+def _add_security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/staff/"):
+        # Staff pages show answers and one-time passwords: never keep them in a shared cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    limiter.init_app(app)
+    app.after_request(_add_security_headers)

@@ -1,0 +1,145 @@
+"""Thin views of the staff area: the dashboard and each survey's page and lifecycle actions."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..accounts.access import Permission, has_permission, requires
+from ..definitions import DefinitionError, read_definition_bytes
+from ..definitions.store import definition_from_survey, dump_definition
+from ..extensions import db
+from ..i18n import _
+from ..models import InvalidTransition, Survey
+from . import bp
+from .forms import DefinitionUploadForm, NextWaveForm
+from .surveys import (
+    all_surveys,
+    close,
+    counts_by_channel,
+    find_survey,
+    publish,
+    replace_from_definition,
+    response_counts,
+    start_next_wave,
+    suggest_next_wave,
+)
+
+
+def get_survey_or_404(slug: str) -> Survey:
+    survey = find_survey(slug)
+    if survey is None:
+        abort(404)
+    return survey
+
+
+@bp.get("/")
+@requires(Permission.STAFF)
+def dashboard():
+    return render_template(
+        "staff/dashboard.html",
+        surveys=all_surveys(),
+        counts=response_counts(),
+        can_edit=has_permission(current_user, Permission.EDIT_SURVEYS),
+        upload_form=DefinitionUploadForm(),
+    )
+
+
+@bp.get("/surveys/<slug>/")
+@requires(Permission.EDIT_SURVEYS)
+def survey(slug: str):
+    survey = get_survey_or_404(slug)
+    wave, next_slug = suggest_next_wave(survey)
+    return render_template(
+        "staff/survey.html",
+        survey=survey,
+        counts=counts_by_channel(survey),
+        total=sum(counts_by_channel(survey).values()),
+        next_wave_form=NextWaveForm(wave=wave, slug=next_slug),
+        upload_form=DefinitionUploadForm(),
+    )
+
+
+def _transition(slug: str, action) -> Response:
+    survey = get_survey_or_404(slug)
+    try:
+        action(survey)
+    except InvalidTransition as error:
+        db.session.rollback()
+        flash(_("Could not change the status: %(reason)s.", reason=str(error)), "error")
+    else:
+        db.session.commit()
+        flash(_("The survey is now %(status)s.", status=_status_label(survey.status)))
+    return redirect(url_for("staff.survey", slug=slug))
+
+
+def _status_label(status: str) -> str:
+    return {"draft": _("draft"), "open": _("open"), "closed": _("closed")}.get(status, status)
+
+
+@bp.post("/surveys/<slug>/publish")
+@requires(Permission.EDIT_SURVEYS)
+def publish_survey(slug: str):
+    return _transition(slug, publish)
+
+
+@bp.post("/surveys/<slug>/close")
+@requires(Permission.EDIT_SURVEYS)
+def close_survey(slug: str):
+    return _transition(slug, close)
+
+
+@bp.post("/surveys/<slug>/next-wave")
+@requires(Permission.EDIT_SURVEYS)
+def next_wave(slug: str):
+    survey = get_survey_or_404(slug)
+    form = NextWaveForm()
+    if form.validate_on_submit():
+        try:
+            copy = start_next_wave(survey, form.wave.data, form.slug.data)
+        except DefinitionError as error:
+            db.session.rollback()
+            form.slug.errors = list(error.problems)
+        else:
+            db.session.commit()
+            flash(_("Started wave %(wave)s as a draft with every code kept.", wave=copy.wave))
+            return redirect(url_for("staff.survey", slug=copy.slug))
+    counts = counts_by_channel(survey)
+    return render_template(
+        "staff/survey.html", survey=survey, counts=counts, total=sum(counts.values()),
+        next_wave_form=form, upload_form=DefinitionUploadForm(),
+    ), 400
+
+
+@bp.get("/surveys/<slug>/definition.yaml")
+@requires(Permission.EDIT_SURVEYS)
+def download_definition(slug: str):
+    survey = get_survey_or_404(slug)
+    return Response(
+        dump_definition(definition_from_survey(survey)),
+        mimetype="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{survey.slug}.yaml"'},
+    )
+
+
+@bp.post("/surveys/upload")
+@requires(Permission.EDIT_SURVEYS)
+def upload_definition():
+    """Create a survey, or update the one named in the file, from an uploaded definition."""
+    form = DefinitionUploadForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            definition = read_definition_bytes(upload.read(), upload.filename or "upload.yaml")
+            survey = replace_from_definition(find_survey(definition.slug), definition.model_dump(mode="json"))
+        except DefinitionError as error:
+            db.session.rollback()
+            problems = list(error.problems)
+        else:
+            db.session.commit()
+            flash(_("Loaded the definition of %(slug)s.", slug=survey.slug))
+            return redirect(url_for("staff.survey", slug=survey.slug))
+    else:
+        problems = [message for messages in form.errors.values() for message in messages]
+    return render_template("staff/upload_problems.html", problems=problems), 400
