@@ -12,6 +12,7 @@ _PAGES = {
     404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
     405: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
     413: (_l("Too much was sent"), _l("Please shorten your answers and try again.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
     500: (_l("Sorry, there is a problem with the service"), _l("Your answers have not been saved. Please try again later.")),
 }
 
