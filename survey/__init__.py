@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts.cli import users_cli
     from .audit import bp as audit_bp
     from .definitions.cli import survey_cli
+    from .paper import bp as paper_bp
     from .reports import bp as reports_bp
     from .reports.cli import analysis_cli
     from .respondent import bp as respondent_bp
@@ -48,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(paper_bp)
     app.cli.add_command(survey_cli)
     app.cli.add_command(responses_cli)
     app.cli.add_command(analysis_cli)
