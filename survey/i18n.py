@@ -55,7 +55,8 @@ def select_locale() -> str:
     available = current_languages()
     asked = request.args.get("lang")
     if asked in available:
-        session[SESSION_KEY] = asked
+        if not g.get("mark_fallbacks"):  # a staff preview in Urdu should not turn the staff pages Urdu
+            session[SESSION_KEY] = asked
         return asked
     remembered = session.get(SESSION_KEY)
     if remembered in available:

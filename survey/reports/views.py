@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request, url_for
+import io
+
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from analysis.errors import AnalysisError
 
 from ..accounts.access import Permission, may_see_sensitive, requires
+from ..audit import record
 from ..extensions import db
+from ..responses.export import write_csv, write_xlsx
+from ..staff.surveys import all_surveys, find_survey, response_counts
 from . import bp
 from .forms import build_comparison_form
 from .service import FORMATS, ComparisonRequest, render, run_comparison, title_for
@@ -64,5 +69,45 @@ def download(file_format: str):
         return Response(str(error), status=400, mimetype="text/plain")
     extension, mimetype, _binary = FORMATS[file_format]
     body = render(comparisons, file_format, title_for(comparisons, comparison_request))
+    record("analysis.export", f"series {comparison_request.series}", question=comparison_request.question,
+           format=file_format, by=comparison_request.by)
+    db.session.commit()
     filename = f"{comparison_request.series}-{comparison_request.question}.{extension}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/responses")
+@requires(Permission.ANALYSE)
+def responses():
+    """Every survey with its response count and download links for the raw responses."""
+    return render_template(
+        "reports/responses.html", surveys=all_surveys(), counts=response_counts(),
+        include_sensitive=may_see_sensitive(current_user),
+    )
+
+
+@bp.get("/responses/<slug>.<file_format>")
+@requires(Permission.ANALYSE)
+def export_responses(slug: str, file_format: str):
+    """Raw responses in the answer encoding. Without the sensitive permission the columns of
+    free-text and sensitive questions are left out, not just hidden."""
+    survey = find_survey(slug)
+    if survey is None or file_format not in ("csv", "xlsx"):
+        abort(404)
+    include_sensitive = may_see_sensitive(current_user)
+    if file_format == "csv":
+        buffer = io.StringIO()
+        count = write_csv(survey, buffer, include_sensitive=include_sensitive)
+        body, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv"
+    else:
+        binary = io.BytesIO()
+        try:
+            count = write_xlsx(survey, binary, include_sensitive=include_sensitive)
+        except ValueError as error:
+            return Response(str(error), status=400, mimetype="text/plain")
+        body, mimetype = binary.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
+           sensitive_included=include_sensitive)
+    db.session.commit()
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{survey.slug}-responses.{file_format}"'})
