@@ -6,10 +6,18 @@ FLASK  := $(BIN)/flask --app app
 DEMO   := examples/community-safety-2025.yaml
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup translations bytecode db demo extract-messages clean
+# `make serve`: gunicorn with WORKERS processes (default 2 per core + 1) listening on BIND.
+WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) + 1 )))
+BIND    ?= 127.0.0.1:8000
+
+.PHONY: run serve test setup translations bytecode db demo extract-messages clean
 
 run: setup db demo  ## Set up everything and serve the demo on http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+serve: setup db  ## Serve with gunicorn (production): DATABASE_URL, SECRET_KEY, WORKERS, BIND; see docs/deploy.md
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(BIND) --timeout 30 --graceful-timeout 20 \
+		--max-requests 10000 --max-requests-jitter 1000 'app:create_app()'
 
 test: setup  ## Set up and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from .extensions import db
 from .models import Survey
@@ -13,7 +13,10 @@ from .models import Survey
 
 def fail(message: str) -> None:
     """Print in red to stderr and exit non-zero, leaving the database untouched."""
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the database itself is what failed; nothing was committed
+        pass
     click.secho(message, fg="red", err=True)
     raise SystemExit(1)
 
@@ -35,8 +38,33 @@ def require_schema() -> None:
         fail("The database has no tables yet. Run `flask db upgrade` first.")
 
 
+def database_problem(error: SQLAlchemyError) -> str:
+    """What to tell an operator when the database fails mid-command."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    lowered = reason.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        hint = "The database is read-only: check the file's and its folder's permissions, or the server's settings."
+    elif "full" in lowered or "no space" in lowered:
+        hint = "The disk or database is full: free some space, then run the command again."
+    elif "locked" in lowered:
+        hint = "The database stayed busy for too long: run the command again when it is quieter."
+    else:
+        hint = "Check DATABASE_URL and that the database server is running, then run the command again."
+    return f"The database could not be used ({reason}). Nothing was changed.\n{hint}"
+
+
+class DatabaseGroup(AppGroup):
+    """A command group that reports a database failure in any command clearly instead of with a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError) as error:
+            fail(database_problem(error))
+
+
 def command_group(name: str, help: str) -> AppGroup:
     """A `flask NAME …` group whose commands all need the migrated database."""
-    group = AppGroup(name, help=help)
+    group = DatabaseGroup(name, help=help)
     group.callback = with_appcontext(require_schema)
     return group
