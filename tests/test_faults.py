@@ -316,17 +316,20 @@ def test_worker_killed_mid_request_loses_nothing_committed(app, make_survey, dat
 # ---------------------------------------------------------------- SQLite read-only or full
 
 
+#: Like the test app's: the bot defence must not drop the test client's instant submissions.
+FAULTY_APP_CONFIG = {"SECRET_KEY": "test-secret-key", "MIN_FILL_SECONDS": 0}
+
 #: An SQLite file's own faults: these tests run on SQLite only.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _read_only_app(database_url: str):
     path = database_url.removeprefix("sqlite:///")
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///file:{path}?mode=ro&uri=true", "SECRET_KEY": "test-secret-key"})
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///file:{path}?mode=ro&uri=true", **FAULTY_APP_CONFIG})
 
 
 def _full_app(database_url: str):
-    full = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret-key"})
+    full = create_app({"SQLALCHEMY_DATABASE_URI": database_url, **FAULTY_APP_CONFIG})
     with full.app_context():
 
         def no_new_pages(dbapi_connection, _record):
