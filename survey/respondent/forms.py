@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import Field, HiddenField
+from wtforms import Field, HiddenField, StringField
 from wtforms.validators import ValidationError
 
 from ..i18n import _
 from ..models import Survey
 from ..responses.rules import FieldRule, compile_rules
+from .bots import start_token
 
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -46,9 +48,13 @@ def _valid_submission_id(form: FlaskForm, field: HiddenField) -> None:
 
 
 class SurveyForm(FlaskForm):
-    """Base of every generated survey form: answer fields plus CSRF and a submission id."""
+    """Base of every generated survey form: answer fields plus CSRF, a submission id and the bot checks."""
 
     submission_id = HiddenField(validators=[_valid_submission_id])
+    #: Honeypot: hidden from people (and screen readers); only a bot fills it in. See bots.py.
+    website = StringField()
+    #: Signed time the form was first shown, for the minimum fill time. See bots.py.
+    started = HiddenField()
     #: Names of posted fields that the survey does not ask; set by validate().
     unexpected_fields: list[str]
 
@@ -79,4 +85,5 @@ def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None 
     form._posted = formdata
     if formdata is None:
         form.submission_id.data = uuid.uuid4().hex
+        form.started.data = start_token(current_app.config["SECRET_KEY"])
     return form

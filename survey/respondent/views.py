@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +11,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
 from ..responses.store import build_response, response_exists
+from ..security import limiter, submission_rate_limit
 from . import bp
+from .bots import looks_automated
 from .forms import build_survey_form
 
 
@@ -33,6 +35,7 @@ def home():
 
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 @csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
+@limiter.limit(submission_rate_limit, methods=["POST"])
 def answer(slug: str):
     survey = load_survey(slug)
     language = str(get_locale())
@@ -46,6 +49,9 @@ def answer(slug: str):
     except RequestEntityTooLarge:
         return render_template("respondent/too_large.html", survey=survey), 400
     form = build_survey_form(survey, language, formdata)
+    if looks_automated(form, current_app.config["MIN_FILL_SECONDS"], current_app.config["SECRET_KEY"]):
+        # Thanked and dropped, before validation: a bot learns nothing from the reply.
+        return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
     if not form.validate():
         return render_template("respondent/form.html", survey=survey, form=form), 400
 
