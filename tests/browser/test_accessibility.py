@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from .conftest import DEMO_SLUG
+from .conftest import DEMO_SLUG, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -73,10 +73,11 @@ def test_thank_you_page(page: Page, lang, locale):
 
 
 @pytest.mark.parametrize(("lang", "locale"), [("en", "en-GB")])
-def test_analysis_page_with_a_result(page: Page, lang, locale):
+def test_analysis_page_with_a_result(page: Page, lang, locale, staff_account):
+    sign_in(page, staff_account("analyst"))  # staff pages need an account since accounts exist
     page.goto(f"/staff/analysis/?lang={lang}")
     page.locator("#question").select_option("priorities")
-    page.locator("form button[type=submit]").click()
+    page.get_by_role("button", name="Show the comparison").click()
     expect(page.locator(".analysis-result table caption")).to_be_visible()
     assert_no_violations(page)
     page.goto("/staff/analysis/?series=community-safety&question=priorities&by=ethnicity")
