@@ -43,12 +43,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .respondent import bp as respondent_bp
     from .responses.cli import responses_cli
     from .staff import bp as staff_bp
+    from .translating import bp as translating_bp
 
     app.register_blueprint(respondent_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(translating_bp)
     app.register_blueprint(paper_bp)
     app.cli.add_command(survey_cli)
     app.cli.add_command(responses_cli)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, g, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 
-from .i18n import current_languages, language_info
+from .i18n import _, current_languages, language_info
 from .responses.encoding import html_id
 
 
@@ -21,11 +22,23 @@ def _page_context() -> dict:
         """Survey content in the page language, falling back to the survey's default."""
         return survey.text(texts, language) if survey is not None else ""
 
+    def fallback_marker(texts) -> Markup | str:
+        """In a staff preview (g.mark_fallbacks), flag content shown in the default language
+        because the page's language has no text; "" everywhere else, residents' pages included."""
+        if survey is None or not g.get("mark_fallbacks") or (texts or {}).get(language):
+            return ""
+        if language == survey.default_language or not survey.text(texts, language):
+            return ""
+        return Markup(' <span class="fallback-marker">{}</span>').format(
+            _("Not translated: residents see the default language")
+        )
+
     return {
         "page_language": language_info(language),
         "languages": [language_info(code) for code in current_languages()],
         "switch_url": switch_url,
         "text": text,
+        "fallback_marker": fallback_marker,
         "html_id": html_id,
     }
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import MatrixItem, Option, Question, ScalePoint, Survey, SurveySeries, as_utc
+from ..translating.service import confirm_unrecorded
 from .schema import DefinitionError, QuestionDefinition, SurveyDefinition
 
 
@@ -38,6 +39,7 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
         _build_questions(survey, definition.questions)
         db.session.add(survey)
         db.session.flush()
+        confirm_unrecorded(survey)  # the file's translations come with its texts
         return LoadResult(survey=survey, created=True)
 
     if survey.response_count() == 0:
@@ -46,6 +48,7 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
         db.session.flush()  # old questions go before new ones reuse their codes
         _build_questions(survey, definition.questions)
         db.session.flush()
+        confirm_unrecorded(survey)  # the file's translations come with its texts
         return LoadResult(survey=survey, created=False)
 
     changes = structural_changes(definition_from_survey(survey), definition)
@@ -63,6 +66,7 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
                 if hasattr(new_entry, "same_as"):
                     entry.same_as = list(new_entry.same_as)
     db.session.flush()
+    confirm_unrecorded(survey)  # the file's translations come with its texts
     return LoadResult(survey=survey, created=False, wording_only=True)
 
 
