@@ -225,3 +225,21 @@ def test_definition_download_and_upload(app, client, editor, make_survey):
     )
     assert broken.status_code == 400 and "line 1" in broken.get_data(as_text=True)
     assert survey_row(app, slug)["wave"] == "2031"
+
+
+def test_next_wave_keeps_stale_translations_stale(app, client, editor, make_survey):
+    from survey.staff.surveys import find_survey, start_next_wave
+    from survey.translating.service import language_summaries
+
+    slug = make_survey(status="draft")
+    with app.app_context():
+        survey = find_survey(slug)
+        question = next(q for q in survey.questions if q.code == "town")
+        question.text = {**question.text, "en": "Where do you live now?"}  # its Polish text is now stale
+        db.session.commit()
+        before = {s.language: (s.confirmed, s.stale, s.missing) for s in language_summaries(survey)}
+        copy = start_next_wave(survey, "2099", "next-wave")
+        db.session.commit()
+        after = {s.language: (s.confirmed, s.stale, s.missing) for s in language_summaries(copy)}
+    assert before["pl"][1] >= 1
+    assert after == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..audit import record
 from ..definitions import DefinitionError, load_definition, parse_definition
@@ -69,19 +69,17 @@ def start_next_wave(survey: Survey, wave: str, slug: str) -> Survey:
     copy.retention_days = survey.retention_days
     copy.text_retention_days = survey.text_retention_days
     copy.privacy_notice = dict(survey.privacy_notice or {})
-    confirmations = db.session.scalars(select(TranslationConfirmation).where(TranslationConfirmation.survey_id == survey.id))
-    existing = {
-        (c.text_key, c.language)
-        for c in db.session.scalars(select(TranslationConfirmation).where(TranslationConfirmation.survey_id == copy.id))
-    }
-    for confirmation in confirmations:
-        if (confirmation.text_key, confirmation.language) not in existing:
-            db.session.add(
-                TranslationConfirmation(
-                    survey_id=copy.id, text_key=confirmation.text_key,
-                    language=confirmation.language, source_hash=confirmation.source_hash,
-                )
+    # The copy's translations are exactly as confirmed (or stale) as the original's.
+    db.session.execute(delete(TranslationConfirmation).where(TranslationConfirmation.survey_id == copy.id))
+    for confirmation in db.session.scalars(
+        select(TranslationConfirmation).where(TranslationConfirmation.survey_id == survey.id)
+    ):
+        db.session.add(
+            TranslationConfirmation(
+                survey_id=copy.id, text_key=confirmation.text_key,
+                language=confirmation.language, source_hash=confirmation.source_hash,
             )
+        )
     record("survey.create", f"survey {copy.slug}", copied_from=survey.slug, wave=wave)
     db.session.flush()
     return copy
