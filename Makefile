@@ -10,10 +10,15 @@ STAMP  := $(VENV)/.installed
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) + 1 )))
 BIND    ?= 127.0.0.1:8000
 
-.PHONY: run serve test setup translations bytecode db demo extract-messages clean
+.PHONY: run serve test setup translations bytecode db demo admin extract-messages clean
 
 run: setup db demo  ## Set up everything and serve the demo on http://127.0.0.1:5000
+	@echo "Staff area: http://127.0.0.1:5000/staff/ (create an account first: make admin EMAIL=you@example.org)"
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+admin: db  ## Create an administrator account: make admin EMAIL=you@example.org (the password is shown once)
+	@test -n "$(EMAIL)" || (echo "Usage: make admin EMAIL=you@example.org" >&2; exit 2)
+	$(FLASK) users create "$(EMAIL)" --role admin --generate-password
 
 serve: setup db  ## Serve with gunicorn (production): DATABASE_URL, SECRET_KEY, WORKERS, BIND; see docs/deploy.md
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(BIND) --timeout 30 --graceful-timeout 20 \
