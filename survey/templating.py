@@ -38,6 +38,7 @@ def _page_context() -> dict:
         "languages": [language_info(code) for code in current_languages()],
         "switch_url": switch_url,
         "text": text,
+        "current_survey": survey,  # the survey the page belongs to, if any (for the privacy notice link)
         "fallback_marker": fallback_marker,
         "html_id": html_id,
     }

@@ -13,18 +13,22 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-TEXT_KEYS = {"title", "intro", "text", "hint", "label"}
+TEXT_KEYS = {"title", "intro", "text", "hint", "label", "privacy_notice"}
 #: Longest free text a definition may allow; a page of comments, not a document.
 MAX_TEXT_LENGTH = 10_000
 DEFAULT_TEXT_LENGTH = 2000
+#: Names of the residents' form's own fields (CSRF token, submission id, start time, honeypot).
+RESERVED_QUESTION_CODES = frozenset({"csrf_token", "submission_id", "started", "website"})
 
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, max_length=64)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 LocalizedText = dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]]
+#: A privacy notice may run to several paragraphs.
+LongLocalizedText = dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]]
 
 
 class DefinitionError(Exception):
@@ -88,6 +92,13 @@ class QuestionDefinition(_Strict):
     items: list[ItemDefinition] = Field(default_factory=list)
     scale: list[ScalePointDefinition] = Field(default_factory=list)
 
+    @field_validator("code")
+    @classmethod
+    def _not_a_form_field(cls, value: str) -> str:
+        if value in RESERVED_QUESTION_CODES:
+            raise ValueError(f"'{value}' is a field of the form itself; choose another question code")
+        return value
+
     @field_validator("options")
     @classmethod
     def _options_unique(cls, value: list[OptionDefinition]) -> list[OptionDefinition]:
@@ -135,6 +146,10 @@ class SurveyDefinition(_Strict):
     languages: list[str] = Field(min_length=1)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    # Data protection: responses are purged after retention_days, free text may go sooner.
+    retention_days: int | None = Field(default=None, ge=1)
+    text_retention_days: int | None = Field(default=None, ge=1)
+    privacy_notice: LongLocalizedText = Field(default_factory=dict)
     questions: list[QuestionDefinition] = Field(default_factory=list)
 
     @field_validator("wave", mode="before")
@@ -153,6 +168,14 @@ class SurveyDefinition(_Strict):
                 raise ValueError(f"'{code}' is not a known language code") from None
         if len(set(value)) != len(value):
             raise ValueError("a language is listed more than once")
+        return value
+
+    @field_validator("text_retention_days")
+    @classmethod
+    def _text_goes_first(cls, value: int | None, info: ValidationInfo) -> int | None:
+        keep_all = info.data.get("retention_days")
+        if value is not None and keep_all is not None and value > keep_all:
+            raise ValueError(f"free text cannot be kept longer than the responses (retention_days is {keep_all})")
         return value
 
     @field_validator("questions")
@@ -188,6 +211,7 @@ class SurveyDefinition(_Strict):
     def _all_texts(self):
         yield "title", self.title, True
         yield "intro", self.intro, False
+        yield "privacy_notice", self.privacy_notice, False
         for question in self.questions:
             where = f"question '{question.code}'"
             yield f"{where} text", question.text, True

@@ -83,6 +83,9 @@ def _apply_survey_fields(survey: Survey, definition: SurveyDefinition) -> None:
     survey.languages = list(definition.languages)
     survey.opens_at = definition.opens_at
     survey.closes_at = definition.closes_at
+    survey.retention_days = definition.retention_days
+    survey.text_retention_days = definition.text_retention_days
+    survey.privacy_notice = dict(definition.privacy_notice)
 
 
 def _build_questions(survey: Survey, questions: list[QuestionDefinition]) -> None:
@@ -124,6 +127,9 @@ def definition_from_survey(survey: Survey) -> SurveyDefinition:
             "languages": survey.languages,
             "opens_at": survey.opens_at and as_utc(survey.opens_at),
             "closes_at": survey.closes_at and as_utc(survey.closes_at),
+            "retention_days": survey.retention_days,
+            "text_retention_days": survey.text_retention_days,
+            "privacy_notice": survey.privacy_notice or {},
             "questions": [
                 {
                     "code": q.code,

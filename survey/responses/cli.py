@@ -11,6 +11,7 @@ from ..commands import command_group, fail, get_survey
 from ..extensions import db
 from .csv_import import ImportFailed, import_responses
 from .export import write_csv, write_xlsx
+from .purge import PurgePlan, SurveyPurge, apply_purge, plan_purge
 
 responses_cli = command_group("responses", help="Import and export survey responses in the shared answer encoding.")
 
@@ -50,21 +51,70 @@ def import_command(slug: str, file: Path) -> None:
 @click.argument("slug")
 @click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True, help="File to write.")
-def export_command(slug: str, file_format: str, output: Path) -> None:
+@click.option("--mask-personal-data", "mask", is_flag=True, help="Replace e-mail addresses, UK phone numbers and postcodes in free-text answers with [email], [phone], [postcode].")
+def export_command(slug: str, file_format: str, output: Path, mask: bool) -> None:
     """Export survey SLUG's responses: one row per response, in the same encoding `import` reads.
 
     Text cells that a spreadsheet would run as a formula (starting with = + - @,
     tab or carriage return) are prefixed with an apostrophe; `import` removes it again.
+    With --mask-personal-data, free text is masked for sharing beyond the team (names are not).
     """
     survey = get_survey(slug)
     try:
         if file_format == "csv":
             with output.open("w", encoding="utf-8-sig", newline="") as out:
-                count = write_csv(survey, out)
+                count = write_csv(survey, out, mask=mask)
         else:
             with output.open("wb") as out:
-                count = write_xlsx(survey, out)
+                count = write_xlsx(survey, out, mask=mask)
     except ValueError as error:
         output.unlink(missing_ok=True)
         fail(str(error))
     click.echo(f"Exported {count} responses from {survey.slug} to {output}.")
+
+
+@responses_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+def purge_command(dry_run: bool) -> None:
+    """Delete responses older than their survey's retention_days, and free-text answers older
+    than its text_retention_days; surveys without a retention period are left alone.
+
+    Everything is deleted in one transaction, and a second run deletes nothing more, so it is
+    safe to run daily from cron (see docs/data-protection.md). Records a "responses.purge"
+    audit event. Keep published tables first with `flask analysis save`.
+    """
+    plan = plan_purge()
+    if not dry_run:
+        plan = apply_purge(plan)
+        db.session.commit()
+    for line in purge_report(plan, dry_run):
+        click.echo(line)
+
+
+def purge_report(plan: PurgePlan, dry_run: bool) -> list[str]:
+    verb = "would delete" if dry_run else "deleted"
+    lines = [f"{survey.slug}: {verb} {_purged(survey)}." for survey in plan.surveys]
+    if plan.unlimited:
+        lines.append(f"No retention period (kept until deleted by hand): {', '.join(plan.unlimited)}.")
+    totals = f"{plan.responses} response(s) and {plan.text_answers} free-text answer(s)"
+    lines.append(f"Dry run: nothing was deleted; a purge now would delete {totals}." if dry_run else f"Deleted {totals}.")
+    return lines
+
+
+def _purged(survey: SurveyPurge) -> str:
+    parts = []
+    if survey.responses_before is not None:
+        parts.append(
+            f"{survey.responses} response(s) sent before {_moment(survey.responses_before)}"
+            f" (kept {survey.retention_days} days)"
+        )
+    if survey.texts_before is not None:
+        parts.append(
+            f"{survey.text_answers} free-text answer(s) of responses sent before {_moment(survey.texts_before)}"
+            f" (free text kept {survey.text_retention_days} days)"
+        )
+    return " and ".join(parts)
+
+
+def _moment(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Answer, Question, QuestionType, Response, Survey
 from .csv_import import META_COLUMNS
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR, answer_fields
+from .masking import mask_personal_data
 
 XLSX_MAX_ROWS = 1_048_576
 _STREAM_CHUNK = 10_000
@@ -31,10 +32,11 @@ def export_header(survey: Survey, include_sensitive: bool = True) -> list[str]:
     return [*META_COLUMNS, *(name for question in questions for name, _ in answer_fields(question))]
 
 
-def export_rows(survey: Survey, include_sensitive: bool = True) -> Iterator[list[str]]:
+def export_rows(survey: Survey, include_sensitive: bool = True, *, mask: bool = False) -> Iterator[list[str]]:
     """One list of cells per response, in the order of export_header(); cells are plain (not neutralised).
 
-    Without ``include_sensitive`` the answers of free-text and sensitive questions are never read."""
+    Without ``include_sensitive`` the answers of free-text and sensitive questions are never read.
+    With ``mask`` e-mail addresses, phone numbers and postcodes in free text are masked (see masking.py)."""
     questions = exported_questions(survey, include_sensitive)
     # id → (field name, position, code): multi answers are written in questionnaire order.
     option_cell = {
@@ -69,7 +71,7 @@ def export_rows(survey: Survey, include_sensitive: bool = True) -> Iterator[list
             elif row.item_id is not None:
                 name, position, code = matrix_cell[(row.item_id, row.scale_point_id)]
             elif row.text is not None:
-                name, position, code = text_field[row.question_id], 0, row.text
+                name, position, code = text_field[row.question_id], 0, mask_personal_data(row.text) if mask else row.text
             else:
                 continue  # a response with no answers at all
             values.setdefault(name, []).append((position, code))
@@ -83,17 +85,17 @@ def _timestamp(moment: datetime) -> str:
     return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def write_csv(survey: Survey, out: TextIO, include_sensitive: bool = True) -> int:
+def write_csv(survey: Survey, out: TextIO, include_sensitive: bool = True, *, mask: bool = False) -> int:
     """Write the CSV; returns the number of responses. Risky text cells are neutralised."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey, include_sensitive), start=1):
+    for count, row in enumerate(export_rows(survey, include_sensitive, mask=mask), start=1):
         writer.writerow([neutralise_formula(cell) for cell in row])
     return count
 
 
-def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True) -> int:
+def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True, *, mask: bool = False) -> int:
     """Write an XLSX workbook (streamed by openpyxl's write-only mode); returns the number of responses."""
     from openpyxl import Workbook
 
@@ -103,7 +105,7 @@ def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True) ->
     sheet = workbook.create_sheet(survey.slug[:31])
     sheet.append(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey, include_sensitive), start=1):
+    for count, row in enumerate(export_rows(survey, include_sensitive, mask=mask), start=1):
         sheet.append([neutralise_formula(cell) for cell in row])
     workbook.save(out)
     return count
