@@ -221,3 +221,12 @@ def test_structural_changes_are_refused_once_there_are_responses(app, client, ma
 def test_identical_definitions_have_no_structural_changes():
     definition = parse_definition(reference_definition())
     assert structural_changes(definition, definition) == []
+
+
+@pytest.mark.parametrize("code", ["website", "started", "submission_id", "csrf_token"])
+def test_question_codes_may_not_take_the_name_of_a_form_field(code):
+    data = reference_definition()
+    data["questions"][0]["code"] = code
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data)
+    assert f"questions[0] ({code}) > code: '{code}' is a field of the form itself" in refused.value.problems[0]
