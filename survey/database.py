@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from sqlalchemy import event
 
 from .extensions import db
-
-#: Requests that only read: their transactions need no write lock.
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -25,17 +22,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    """BEGIN IMMEDIATE for every transaction that may write; plain BEGIN for GET requests.
+    """Every transaction begins IMMEDIATE: it takes the write lock at BEGIN, where busy_timeout applies.
 
-    A deferred transaction that reads and then writes must upgrade its read lock; when
-    another process wrote in between, SQLite fails at once with "database is locked"
-    instead of waiting for busy_timeout. An IMMEDIATE transaction takes the write lock
-    at BEGIN, where busy_timeout applies, so concurrent submissions (and CLI commands
-    such as an import) queue for each other instead of failing. GET requests only read,
-    and WAL readers never wait for writers, so they begin deferred.
+    A deferred transaction that reads and then writes must upgrade its lock; when another
+    worker wrote in between, SQLite fails at once with "database is locked" instead of
+    waiting. Immediate transactions queue for each other instead, and that holds for GET
+    requests too, since some of them write (an audit record of a download). The price:
+    requests on one SQLite file run their transactions one at a time.
     """
-    read_only = has_request_context() and request.method in READ_ONLY_METHODS
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:
