@@ -230,3 +230,14 @@ def test_question_codes_may_not_take_the_name_of_a_form_field(code):
     with pytest.raises(DefinitionError) as refused:
         parse_definition(data)
     assert f"questions[0] ({code}) > code: '{code}' is a field of the form itself" in refused.value.problems[0]
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20)
+    )
+    path = tmp_path / "bomb.yaml"
+    path.write_text(bomb, encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:
+        read_definition_file(path)
+    assert "line 2, column" in refused.value.problems[0] and "aliases (*name) are not allowed" in refused.value.problems[0]

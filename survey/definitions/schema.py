@@ -31,6 +31,19 @@ LocalizedText = dict[str, Annotated[str, StringConstraints(strip_whitespace=True
 LongLocalizedText = dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]]
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a definition never needs them, and nested aliases
+    ("billion laughs") make a kilobyte file expand into gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in definition files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 class DefinitionError(Exception):
     """A definition file that cannot be read or applied; ``problems`` says what and where."""
 
@@ -262,7 +275,7 @@ def read_definition_bytes(raw: bytes, name: str) -> SurveyDefinition:
     except UnicodeDecodeError as error:
         raise DefinitionError([f"{name}: byte {error.start} is not UTF-8; save the file as UTF-8"]) from None
     try:
-        data = json.loads(text) if name.lower().endswith(".json") else yaml.safe_load(text)
+        data = json.loads(text) if name.lower().endswith(".json") else yaml.load(text, Loader=_NoAliasLoader)
     except json.JSONDecodeError as error:
         raise DefinitionError([f"{name}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
     except yaml.YAMLError as error:
