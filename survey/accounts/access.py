@@ -8,6 +8,7 @@ new page is closed until someone decides who may see it.
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import timedelta
 from functools import wraps
 
@@ -19,6 +20,7 @@ from ..models import Role, User, utcnow
 
 login_manager = LoginManager()
 LAST_SEEN_KEY = "staff_last_seen"
+PASSWORD_STAMP_KEY = "staff_password_stamp"
 
 
 class Permission(str, enum.Enum):
@@ -52,7 +54,7 @@ def requires(permission: Permission):
         @wraps(view)
         def checked(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+                return _login_redirect()
             if not has_permission(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)
@@ -76,29 +78,57 @@ def _load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
+def password_stamp(user: User) -> str:
+    """Kept in the session at sign-in; a new password changes it, ending every older session
+    (the cookie holds the session, so there is nothing on the server to delete)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _login_redirect(**extra):
+    # After signing in, come back to the page asked for; a form posted while signed out cannot be replayed.
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target, **extra))
+
+
 def _guard_staff_area():
-    """Close forgotten staff views, and end sessions left idle longer than STAFF_IDLE_MINUTES."""
+    """Decide every /staff/ request before anything else runs, CSRF checks included: forgotten
+    views are closed (403), sessions older than the account's password or left idle longer than
+    STAFF_IDLE_MINUTES end, anonymous users go to the login page and other roles get 403,
+    whatever the method and form."""
     if not request.path.startswith("/staff/") or request.endpoint is None:
         return None
     view = current_app.view_functions.get(request.endpoint)
     if not hasattr(view, "required_permission"):
         abort(403)
     if current_user.is_authenticated:
+        if session.get(PASSWORD_STAMP_KEY) != password_stamp(current_user):
+            logout_user()
+            session.clear()
+            return _login_redirect()
         idle = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
         now = utcnow().timestamp()
         last_seen = session.get(LAST_SEEN_KEY, now)
         if now - last_seen > idle.total_seconds():
             logout_user()
             session.clear()
-            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?"), expired=1))
+            return _login_redirect(expired=1)
         session[LAST_SEEN_KEY] = now
+    permission = view.required_permission
+    if permission is None:  # the login page
+        return None
+    if not current_user.is_authenticated:
+        return _login_redirect()
+    if not has_permission(current_user, permission):
+        abort(403)
     return None
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
-    app.before_request(_guard_staff_area)
+    # First of all before-request functions: before CSRFProtect's, so a signed-out user posting a
+    # stale form is sent to sign in rather than shown a CSRF error, and a wrong role always gets 403.
+    app.before_request_funcs.setdefault(None, []).insert(0, _guard_staff_area)
     app.jinja_env.globals.update(
         Permission=Permission, has_permission=has_permission, may_see_sensitive=may_see_sensitive
     )

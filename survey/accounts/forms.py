@@ -9,8 +9,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from ..i18n import _l
 from ..models import Role
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+from .service import EMAIL_PATTERN
 
 ROLE_LABELS = {
     Role.ADMIN.value: _l("Administrator: users, audit log and everything else"),

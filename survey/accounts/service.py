@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,8 +10,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import _
 from ..models import Role, User, as_utc, utcnow
 from .passwords import hash_password, needs_rehash, password_problem, verify_password
+
+
+#: Something@somewhere.tld without spaces: the web form and `flask users create` check the same.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class AccountError(Exception):
@@ -36,15 +42,15 @@ def find_user(email: str) -> User | None:
 
 def create_user(email: str, password: str, role: str, sensitive: bool = False) -> User:
     email = normalise_email(email)
-    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
-        raise AccountError(f"'{email}' is not an e-mail address")
+    if len(email) > 254 or not re.match(EMAIL_PATTERN, email):
+        raise AccountError(_("'%(email)s' is not an email address.", email=email))
     if role not in {r.value for r in Role}:
-        raise AccountError(f"unknown role '{role}'; choose admin, editor or analyst")
+        raise AccountError(_("Unknown role '%(role)s': choose admin, editor or analyst.", role=role))
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     if find_user(email) is not None:
-        raise AccountError(f"an account for {email} already exists")
+        raise AccountError(_("An account for %(email)s already exists.", email=email))
     user = User(email=email, password_hash=hash_password(password), role=role, sensitive=sensitive)
     db.session.add(user)
     db.session.flush()

@@ -12,7 +12,7 @@ from ..i18n import _, ngettext
 from ..models import Role, User
 from ..security import limiter, login_rate_limit
 from . import bp
-from .access import Permission, public_staff_view, requires
+from .access import PASSWORD_STAMP_KEY, Permission, password_stamp, public_staff_view, requires
 from .forms import LoginForm, UserChangeForm, UserForm
 from .passwords import generate_password
 from .service import AccountError, admin_count, authenticate, create_user, is_locked, set_password, unlock
@@ -20,7 +20,8 @@ from .service import AccountError, admin_count, authenticate, create_user, is_lo
 
 def _safe_next(target: str | None) -> str:
     """Only ever go back to a page of our own staff area after signing in."""
-    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+    # isprintable(): a line break would not even fit in the Location header.
+    if target and target.startswith("/staff/") and "\\" not in target and target.isprintable():
         return target
     return url_for("staff.dashboard")
 
@@ -38,6 +39,7 @@ def login():
         if outcome.user is not None:
             session.clear()  # a fresh session: nothing carried over from before signing in
             login_user(outcome.user)
+            session[PASSWORD_STAMP_KEY] = password_stamp(outcome.user)
             record("user.login", f"user {outcome.user.email}")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
@@ -106,6 +108,7 @@ def user(user_id: int):
     if form.validate_on_submit():
         demoting_last_admin = (
             account.role == Role.ADMIN.value
+            and account.active  # an inactive admin is not counted, so changing one never leaves none
             and (form.role.data != Role.ADMIN.value or not form.active.data)
             and admin_count() <= 1
         )

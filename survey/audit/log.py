@@ -20,7 +20,8 @@ from ..models import AuditEvent
 def record(action: str, target: str, **details) -> AuditEvent:
     """Add an event for the current staff user (or the command line, outside a request)."""
     actor = current_user.email if has_request_context() and current_user.is_authenticated else None
-    event = AuditEvent(user_email=actor, action=action, target=target, details=details)
+    # The column holds 255 characters: "user " and a 254-character address must still be recorded.
+    event = AuditEvent(user_email=actor, action=action, target=target[:255], details=details)
     db.session.add(event)
     return event
 
@@ -28,7 +29,7 @@ def record(action: str, target: str, **details) -> AuditEvent:
 def recent_events(limit: int = 200, action_prefix: str | None = None) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if action_prefix:
-        query = query.where(AuditEvent.action.startswith(action_prefix))
+        query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
     return list(db.session.scalars(query))
 
 
