@@ -13,6 +13,7 @@ RETRY_AFTER_SECONDS = 60
 
 _PAGES = {
     400: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
+    403: (_l("You do not have access to this page"), _l("Ask an administrator if you need it for your work.")),
     404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
     405: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
     413: (_l("Too much was sent"), _l("Please shorten your answers and try again.")),

@@ -255,3 +255,11 @@ def test_requires_checks_the_role_outside_the_staff_area_too(app, make_user):
     admin = app.test_client()
     assert sign_in(admin, make_user("admin")).status_code == 302
     assert admin.get("/elsewhere").data == b"users"
+
+
+def test_a_forbidden_page_explains_itself(client, login):
+    login("analyst")
+    refused = client.get("/staff/users")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 403
+    assert "You do not have access to this page" in html and "Ask an administrator" in html

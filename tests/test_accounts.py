@@ -278,6 +278,12 @@ def test_an_account_locks_after_repeated_failures_until_unlocked(app, client, ma
     assert not signed_in(client)
     # Attempts on a locked account are not even counted any more.
     assert account(app, email).failed_logins == app.config["LOGIN_LOCK_AFTER"]
+    with app.app_context():
+        failures = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.login_failed").order_by(AuditEvent.id)
+        ).all()
+    assert [event.target for event in failures] == [f"user {email}"] * (app.config["LOGIN_LOCK_AFTER"] + 2)
+    assert failures[-1].details == {"failed_logins": app.config["LOGIN_LOCK_AFTER"], "locked": True}
 
 
 def test_a_scripted_guessing_run_gets_nowhere(slow_wait, app, client, make_user):

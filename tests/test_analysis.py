@@ -315,3 +315,19 @@ def test_options_merged_with_same_as_count_each_respondent_once(app, runner, tmp
     first = json.loads(result.output)["waves"][0]
     # Three of the four respondents chose burglary or theft (one chose both): 3, not 4.
     assert [(r["code"], r["count"], r["base"]) for r in first["rows"]] == [("property_crime", 3, 4), ("noise", 2, 4)]
+
+
+def test_a_question_sensitive_in_any_wave_needs_the_permission_in_every_wave(series, app, client, login):
+    import sqlalchemy as sa
+
+    from survey.extensions import db
+    from survey.models import Question
+
+    with app.app_context():
+        question = db.session.scalars(sa.select(Question).where(Question.code == "priorities")).first()
+        question.sensitive = True  # sensitive in one wave only
+        db.session.commit()
+    login("analyst")
+    refused = client.get("/staff/analysis/?series=cs&question=priorities")
+    assert refused.status_code == 400
+    assert 'value="priorities"' not in refused.get_data(as_text=True)

@@ -15,7 +15,7 @@ from . import bp
 from .access import PASSWORD_STAMP_KEY, Permission, password_stamp, public_staff_view, requires
 from .forms import LoginForm, UserChangeForm, UserForm
 from .passwords import generate_password
-from .service import AccountError, admin_count, authenticate, create_user, is_locked, set_password, unlock
+from .service import AccountError, admin_count, authenticate, create_user, find_user, is_locked, set_password, unlock
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,6 +43,10 @@ def login():
             record("user.login", f"user {outcome.user.email}")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        account = find_user(form.email.data)
+        if account is not None:  # guesses at unknown addresses are only rate limited, not logged
+            record("user.login_failed", f"user {account.email}", failed_logins=account.failed_logins,
+                   locked=is_locked(account))
         db.session.commit()  # keep the failure count
         if outcome.locked:
             problem = _("This account is locked after too many failed attempts. Ask an administrator to unlock it.")

@@ -47,7 +47,9 @@ def build_comparison_form(session: Session, args, allow_sensitive: bool = False)
         .join(Survey, Survey.id == Question.survey_id)
         .order_by(Question.code)
     ).all()
-    questions = [row for row in questions if allow_sensitive or not row.sensitive]
+    # A code that is sensitive in any wave is sensitive in all: a comparison spans the waves.
+    sensitive_codes = {row.code for row in questions if row.sensitive}
+    questions = [row for row in questions if allow_sensitive or row.code not in sensitive_codes]
     ranked = sorted({code for code, kind, _, _ in questions if kind != "text"})
     form.question.choices = [SelectChoice(code, code) for code in ranked]
     groups = sorted({code for code, kind, _, _ in questions if kind == "single"})
