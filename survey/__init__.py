@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts import bp as accounts_bp
     from .accounts.cli import users_cli
     from .audit import bp as audit_bp
+    from .builder import bp as builder_bp
     from .definitions.cli import survey_cli
     from .paper import bp as paper_bp
     from .reports import bp as reports_bp
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(translating_bp)
     app.register_blueprint(paper_bp)
+    app.register_blueprint(builder_bp)
     app.cli.add_command(survey_cli)
     app.cli.add_command(responses_cli)
     app.cli.add_command(analysis_cli)
