@@ -52,7 +52,8 @@ def import_command(slug: str, file: Path) -> None:
 @click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True, help="File to write.")
 @click.option("--mask-personal-data", "mask", is_flag=True, help="Replace e-mail addresses, UK phone numbers and postcodes in free-text answers with [email], [phone], [postcode].")
-def export_command(slug: str, file_format: str, output: Path, mask: bool) -> None:
+@click.option("--without-sensitive", is_flag=True, help="Leave out free-text and sensitive questions, as for staff without the sensitive permission.")
+def export_command(slug: str, file_format: str, output: Path, mask: bool, without_sensitive: bool) -> None:
     """Export survey SLUG's responses: one row per response, in the same encoding `import` reads.
 
     Text cells that a spreadsheet would run as a formula (starting with = + - @,
@@ -63,10 +64,10 @@ def export_command(slug: str, file_format: str, output: Path, mask: bool) -> Non
     try:
         if file_format == "csv":
             with output.open("w", encoding="utf-8-sig", newline="") as out:
-                count = write_csv(survey, out, mask=mask)
+                count = write_csv(survey, out, include_sensitive=not without_sensitive, mask=mask)
         else:
             with output.open("wb") as out:
-                count = write_xlsx(survey, out, mask=mask)
+                count = write_xlsx(survey, out, include_sensitive=not without_sensitive, mask=mask)
     except ValueError as error:
         output.unlink(missing_ok=True)
         fail(str(error))
