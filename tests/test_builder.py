@@ -196,7 +196,7 @@ def test_preview_shows_drafts_in_any_language_and_marks_untranslated_texts(app, 
     preview = client.get("/staff/surveys/town-2026/preview?lang=pl")
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200
-    assert 'lang="pl"' in html and "Where do you live?" in html and "Preview for staff" in html
+    assert '<html lang="pl"' in html and "Where do you live?" in html and 'class="preview-banner"' in html
     assert 'name="area"' in html
     # A preview in Polish does not switch the staff pages to Polish.
     assert client.get("/staff/").headers.get("Content-Language", "en") != "pl"
