@@ -497,7 +497,8 @@ def test_anonymous_uploads_are_sent_to_the_login_page(app, client, make_survey):
 
 # Fallback markers in the staff preview
 
-MARKER = '<span class="fallback-marker">Not translated: residents see the default language</span>'
+# The marker is in the page's language: these pages are in Polish.
+MARKER = '<span class="fallback-marker">Brak tłumaczenia: mieszkańcy widzą tekst w języku domyślnym</span>'
 
 
 def test_the_fallback_marker_flags_untranslated_text_only_when_asked(app, make_survey):
