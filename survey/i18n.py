@@ -55,7 +55,9 @@ def select_locale() -> str:
     available = current_languages()
     asked = request.args.get("lang")
     if asked in available:
-        if not g.get("mark_fallbacks"):  # a staff preview in Urdu should not turn the staff pages Urdu
+        # A staff preview in Urdu should not turn the staff pages Urdu. Written only when it changes:
+        # an unchanged session sends no new cookie.
+        if not g.get("mark_fallbacks") and session.get(SESSION_KEY) != asked:
             session[SESSION_KEY] = asked
         return asked
     remembered = session.get(SESSION_KEY)

@@ -13,7 +13,7 @@ from wtforms.validators import ValidationError
 
 from ..i18n import _
 from ..models import Survey
-from ..responses.rules import FieldRule, compile_rules
+from ..responses.rules import FieldRule, StructureCache, compile_rules, structure_key
 from .bots import start_token
 
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -30,13 +30,13 @@ class AnswerField(Field):
 
 
 class _AnswerRule:
-    """Runs the shared answer rules for one field."""
+    """Runs the shared answer rules for one field, in the language of the form it is checking."""
 
-    def __init__(self, rule: FieldRule, language: str):
-        self.rule, self.language = rule, language
+    def __init__(self, rule: FieldRule):
+        self.rule = rule
 
-    def __call__(self, form: FlaskForm, field: AnswerField) -> None:
-        problems = self.rule.problems(field.values(), self.language)
+    def __call__(self, form: SurveyForm, field: AnswerField) -> None:
+        problems = self.rule.problems(field.values(), form._language)
         if problems:
             field.errors = []  # one message per field, the first that applies
             raise ValidationError(problems[0])
@@ -57,6 +57,9 @@ class SurveyForm(FlaskForm):
     started = HiddenField()
     #: Names of posted fields that the survey does not ask; set by validate().
     unexpected_fields: list[str]
+    #: The language error messages quote the survey's labels in; set by build_survey_form().
+    #: (A leading underscore: question codes start with a letter, so no field can take this name.)
+    _language: str
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -75,12 +78,23 @@ class SurveyForm(FlaskForm):
         return {name: field.values() for name, field in self._fields.items() if isinstance(field, AnswerField)}
 
 
-def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
-    """A form class with one AnswerField per question (per item for a matrix), then an instance."""
+def _generate(survey: Survey) -> tuple[dict[str, FieldRule], type[SurveyForm]]:
+    """The survey's rules, and a form class with one AnswerField per question (per item for a matrix)."""
     rules = compile_rules(survey)
-    attributes = {name: AnswerField(validators=[_AnswerRule(rule, language)]) for name, rule in rules.items()}
-    form_class = type("GeneratedSurveyForm", (SurveyForm,), attributes)
+    attributes = {name: AnswerField(validators=[_AnswerRule(rule)]) for name, rule in rules.items()}
+    return rules, type("GeneratedSurveyForm", (SurveyForm,), attributes)
+
+
+#: Generated form classes, kept per process for each shape of a survey (see rules.structure_key): building
+#: the rules and the class is most of the work of a request, and a survey's shape rarely changes.
+_generated = StructureCache()
+
+
+def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
+    """An instance of the survey's generated form class (built once per shape of the survey)."""
+    rules, form_class = _generated.get(structure_key(survey), lambda: _generate(survey))
     form = form_class(formdata=formdata)
+    form._language = language
     form.rules = rules  # the rules the answers were checked with, reused to store them
     form._posted = formdata
     if formdata is None:

@@ -6,10 +6,11 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, db
-from ..models import Survey, SurveyStatus
+from ..models import Question, Survey, SurveyStatus
 from ..responses.store import build_response, response_exists
 from ..security import limiter, submission_rate_limit
 from . import bp
@@ -17,9 +18,21 @@ from .bots import looks_automated
 from .forms import build_survey_form
 
 
-def load_survey(slug: str) -> Survey:
-    """The survey or 404; also makes its languages the ones this page can be shown in."""
-    survey = db.session.scalar(select(Survey).where(Survey.slug == slug))
+#: The whole questionnaire in five queries, instead of one query per question for each of its lists.
+WHOLE_QUESTIONNAIRE = selectinload(Survey.questions).options(
+    selectinload(Question.options), selectinload(Question.items), selectinload(Question.scale)
+)
+
+
+def load_survey(slug: str, *, questionnaire: bool = False) -> Survey:
+    """The survey or 404; also makes its languages the ones this page can be shown in.
+
+    ``questionnaire``: load its questions with their options, items and scales up front.
+    """
+    query = select(Survey).where(Survey.slug == slug)
+    if questionnaire:
+        query = query.options(WHOLE_QUESTIONNAIRE)
+    survey = db.session.scalar(query)
     if survey is None:
         abort(404)
     g.survey = survey
@@ -37,7 +50,7 @@ def home():
 @csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
 @limiter.limit(submission_rate_limit, methods=["POST"])
 def answer(slug: str):
-    survey = load_survey(slug)
+    survey = load_survey(slug, questionnaire=True)
     language = str(get_locale())
     if not survey.is_accepting():
         return render_template("respondent/unavailable.html", survey=survey), 200 if request.method == "GET" else 400
@@ -56,16 +69,17 @@ def answer(slug: str):
         return render_template("respondent/form.html", survey=survey, form=form), 400
 
     uid = form.submission_id.data
-    if not response_exists(survey, uid):
-        db.session.add(build_response(survey, form.answers(), rules=form.rules, uid=uid, language=language))
-        try:
-            db.session.commit()
-        except IntegrityError:
-            # A double click raced this request to the same submission id: one response is kept.
-            db.session.rollback()
-            if not response_exists(survey, uid):
-                raise
-    return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
+    # Insert straight away (no look-up first): the unique (survey, submission id) key turns a replayed
+    # form or a double click into an IntegrityError, and one response is kept.
+    db.session.add(build_response(survey, form.answers(), rules=form.rules, uid=uid, language=language))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not response_exists(survey, uid):
+            raise
+    # ``slug``, not survey.slug: the commit expired the survey, and reading it back would cost a query.
+    return redirect(url_for("respondent.thanks", slug=slug, lang=language), code=303)
 
 
 @bp.get("/s/<slug>/thanks")

@@ -9,8 +9,10 @@ without a location; callers add "Question 3" or "row 12, column priorities".
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
 from ..i18n import _, ngettext
@@ -202,3 +204,80 @@ def compile_rules(survey: Survey) -> dict[str, FieldRule]:
         for question in survey.questions
         for rule in _question_rules(question, survey.default_language)
     }
+
+
+# ---------------------------------------------------------------- per-process cache
+
+#: Surveys whose rules (and generated form classes) one process keeps; the least recently used goes first.
+CACHE_SIZE = 32
+
+
+def _frozen(texts: LocalizedText | None) -> tuple:
+    return tuple(sorted((texts or {}).items()))
+
+
+def structure_key(survey: Survey) -> tuple | None:
+    """Everything :func:`compile_rules` reads from ``survey``, as a hashable key; None when not all is stored yet.
+
+    Ids are part of it, and the survey builder gives questions new ids whenever it rebuilds them, so a
+    rebuilt survey never meets rules compiled for its earlier shape; limits, codes and the labels that
+    error messages quote are part of it too, so an edit in place is seen as well.
+    """
+    questions = tuple(
+        (
+            question.id,
+            question.code,
+            question.type,
+            question.required,
+            question.max_choices,
+            question.max_length,
+            tuple((option.id, option.code, option.exclusive, _frozen(option.label)) for option in question.options),
+            tuple((item.id, item.code, _frozen(item.label)) for item in question.items),
+            tuple((point.id, point.code, _frozen(point.label)) for point in question.scale),
+        )
+        for question in survey.questions
+    )
+    key = (survey.id, survey.default_language, questions)
+    if survey.id is None or any(_has_unsaved(question) for question in questions):
+        return None
+    return key
+
+
+def _has_unsaved(question: tuple) -> bool:
+    return question[0] is None or any(entry[0] is None for children in question[6:] for entry in children)
+
+
+class StructureCache:
+    """A small, thread-safe, least-recently-used map from :func:`structure_key` to what is built from it."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable | None, build: Callable[[], object]) -> object:
+        if key is None:  # a survey with unsaved parts (a builder preview): built afresh, never kept
+            return build()
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = build()  # outside the lock: two threads may build the same thing once each, harmlessly
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_rules_cache = StructureCache()
+
+
+def cached_rules(survey: Survey) -> dict[str, FieldRule]:
+    """:func:`compile_rules`, compiled once per process for each shape of a survey. Treat the result as read-only."""
+    return _rules_cache.get(structure_key(survey), lambda: compile_rules(survey))
