@@ -96,3 +96,23 @@ def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
         from survey.extensions import db
 
         db.engine.dispose()
+
+
+def test_command_line_changes_are_in_the_audit_log_as_the_command_line(app, runner, tmp_path):
+    import sqlalchemy as sa
+
+    from survey.extensions import db
+    from survey.models import AuditEvent
+
+    assert runner.invoke(args=["survey", "load", "--open", str(EVERY_FEATURE)]).exit_code == 0
+    assert runner.invoke(args=["survey", "close", "town-test"]).exit_code == 0
+    out = tmp_path / "out.csv"
+    assert runner.invoke(args=["responses", "export", "town-test", "-o", str(out)]).exit_code == 0
+    assert runner.invoke(args=["responses", "import", "town-test", str(out)]).exit_code == 0
+    with app.app_context():
+        events = db.session.execute(sa.select(AuditEvent.action, AuditEvent.target, AuditEvent.user_email).order_by(AuditEvent.id)).all()
+    assert [(action, target) for action, target, _ in events] == [
+        ("survey.create", "survey town-test"), ("survey.publish", "survey town-test"), ("survey.close", "survey town-test"),
+        ("responses.export", "survey town-test"), ("responses.import", "survey town-test"),
+    ]
+    assert {email for _, _, email in events} == {None}

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from ..audit import record
 from ..commands import command_group, fail, get_survey
 from ..extensions import db
 from ..models import InvalidTransition, Response, Survey
@@ -31,11 +32,14 @@ def load_command(file: Path, open_survey: bool) -> None:
     except DefinitionError as error:
         fail(f"{file} was not loaded:\n" + "\n".join(error.problems))
     survey = result.survey
+    record("survey.create" if result.created else "survey.change", f"survey {survey.slug}", source=file.name,
+           wording_only=result.wording_only)
     if open_survey and survey.status != "open":
         try:
             survey.open()
         except InvalidTransition as error:
             fail(str(error))
+        record("survey.publish", f"survey {survey.slug}")
     db.session.commit()
     action = "Created" if result.created else ("Updated wording of" if result.wording_only else "Updated")
     click.echo(f"{action} survey {survey.slug} ({len(survey.questions)} questions, status {survey.status}).")
@@ -60,6 +64,7 @@ def _transition(slug: str, action: str) -> None:
         getattr(survey, action)()
     except InvalidTransition as error:
         fail(f"Cannot {action}: {error}.")
+    record({"open": "survey.publish", "close": "survey.close"}[action], f"survey {survey.slug}")
     db.session.commit()
     click.echo(f"Survey {survey.slug} is now {survey.status}.")
 

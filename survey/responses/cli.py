@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..audit import record
 from ..commands import command_group, fail, get_survey
 from ..extensions import db
 from .csv_import import ImportFailed, import_responses
@@ -42,6 +43,7 @@ def import_command(slug: str, file: Path) -> None:
             if error.total > len(error.problems):
                 lines.append(f"… and {error.total - len(error.problems)} more problem(s).")
             fail(f"Nothing was imported from {file}: {error.total} problem(s).\n" + "\n".join(lines))
+    record("responses.import", f"survey {survey.slug}", file=file.name, added=result.added, skipped=result.already_there)
     db.session.commit()
     skipped = f"; {result.already_there} already imported before, skipped" if result.already_there else ""
     click.echo(f"Imported {result.added} responses into {survey.slug}{skipped}.")
@@ -71,6 +73,9 @@ def export_command(slug: str, file_format: str, output: Path, mask: bool, withou
     except ValueError as error:
         output.unlink(missing_ok=True)
         fail(str(error))
+    record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
+           sensitive_included=not without_sensitive, masked=mask)
+    db.session.commit()
     click.echo(f"Exported {count} responses from {survey.slug} to {output}.")
 
 
