@@ -243,3 +243,20 @@ def test_next_wave_keeps_stale_translations_stale(app, client, editor, make_surv
         after = {s.language: (s.confirmed, s.stale, s.missing) for s in language_summaries(copy)}
     assert before["pl"][1] >= 1
     assert after == before
+
+
+def test_a_draft_without_responses_can_be_deleted_but_nothing_else(app, client, editor, make_survey, submit):
+    create_survey(client)
+    confirm = client.get("/staff/surveys/town-2026/delete")
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.get_data(as_text=True)
+    deleted = client.post("/staff/surveys/town-2026/delete", data={"csrf_token": token(client, "/staff/")})
+    assert deleted.status_code == 303 and survey_row(app, "town-2026") == {}
+    with app.app_context():
+        assert db.session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1)) == "survey.delete"
+
+    slug = make_survey()
+    assert submit(slug, FULL_ANSWERS).status_code == 303
+    page = client.get(f"/staff/surveys/{slug}/delete")
+    assert "Only a draft that has no responses can be deleted" in page.get_data(as_text=True)
+    refused = client.post(f"/staff/surveys/{slug}/delete", data={"csrf_token": token(client, "/staff/")})
+    assert refused.status_code == 400 and survey_row(app, slug) and response_count(app) == 1

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete as sa_delete, func, select
 
 from ..audit import record
 from ..definitions import DefinitionError, load_definition, parse_definition
 from ..definitions.store import definition_from_survey
 from ..extensions import db
-from ..models import Channel, Response, Survey, SurveySeries, TranslationConfirmation
+from ..models import Channel, InvalidTransition, Response, Survey, SurveySeries, SurveyStatus, TranslationConfirmation
 
 
 def find_survey(slug: str) -> Survey | None:
@@ -45,6 +45,20 @@ def close(survey: Survey) -> None:
     record("survey.close", f"survey {survey.slug}")
 
 
+def can_delete(survey: Survey) -> bool:
+    return survey.status == SurveyStatus.DRAFT.value and survey.response_count() == 0
+
+
+def delete(survey: Survey) -> None:
+    """Delete a draft without responses, with its questions and translation records."""
+    if not can_delete(survey):
+        raise InvalidTransition(f"survey {survey.slug} is {survey.status} or has responses; close it instead")
+    record("survey.delete", f"survey {survey.slug}", series=survey.series.code, wave=survey.wave)
+    db.session.execute(sa_delete(TranslationConfirmation).where(TranslationConfirmation.survey_id == survey.id))
+    db.session.delete(survey)
+    db.session.flush()
+
+
 def suggest_next_wave(survey: Survey) -> tuple[str, str]:
     """A wave label and slug for the next wave: 2025 → 2026, cs-2025 → cs-2026."""
     wave = str(int(survey.wave) + 1) if survey.wave.isdigit() else f"{survey.wave}-next"
@@ -70,7 +84,7 @@ def start_next_wave(survey: Survey, wave: str, slug: str) -> Survey:
     copy.text_retention_days = survey.text_retention_days
     copy.privacy_notice = dict(survey.privacy_notice or {})
     # The copy's translations are exactly as confirmed (or stale) as the original's.
-    db.session.execute(delete(TranslationConfirmation).where(TranslationConfirmation.survey_id == copy.id))
+    db.session.execute(sa_delete(TranslationConfirmation).where(TranslationConfirmation.survey_id == copy.id))
     for confirmation in db.session.scalars(
         select(TranslationConfirmation).where(TranslationConfirmation.survey_id == survey.id)
     ):

@@ -15,7 +15,9 @@ from . import bp
 from .forms import DefinitionUploadForm, NextWaveForm
 from .surveys import (
     all_surveys,
+    can_delete,
     close,
+    delete,
     counts_by_channel,
     find_survey,
     publish,
@@ -143,3 +145,18 @@ def upload_definition():
     else:
         problems = [message for messages in form.errors.values() for message in messages]
     return render_template("staff/upload_problems.html", problems=problems), 400
+
+
+@bp.route("/surveys/<slug>/delete", methods=["GET", "POST"])
+@requires(Permission.EDIT_SURVEYS)
+def delete_survey(slug: str):
+    """Only a draft that never had responses can be deleted; anything else is closed instead."""
+    survey = get_survey_or_404(slug)
+    deletable = can_delete(survey)
+    if request.method == "GET" or not deletable:
+        status = 200 if request.method == "GET" else 400
+        return render_template("staff/delete_survey.html", survey=survey, deletable=deletable), status
+    delete(survey)
+    db.session.commit()
+    flash(_("Deleted the draft survey %(slug)s.", slug=slug))
+    return redirect(url_for("staff.dashboard"), code=303)

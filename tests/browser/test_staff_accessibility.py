@@ -91,6 +91,8 @@ STAFF_PAGES = [
     StaffPage("survey page, next wave sent empty", f"{OPEN_PATH}/",
               act=fill_and_click(NEXT_WAVE_FIELDS, "Start next wave"), errors=True),
     StaffPage("survey page as an editor", f"{DRAFT_PATH}/", role="editor"),
+    StaffPage("delete survey", f"{DRAFT_PATH}/delete"),
+    StaffPage("delete survey, refused", f"{OPEN_PATH}/delete"),
     # the builder
     StaffPage("new survey", "/staff/surveys/new"),
     StaffPage("new survey, sent empty", "/staff/surveys/new", act=click("Create survey"), errors=True),
