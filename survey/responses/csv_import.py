@@ -3,32 +3,51 @@
 Rows are checked with the same compiled rules as the web form and written in
 batches inside one transaction; the first problem stops the writing (checking
 goes on, so the report lists every problem) and the transaction is rolled back.
-Memory stays flat: one batch at a time, and duplicate response ids are found
-in the database rather than in a set that grows with the file.
+Memory stays flat: a few batches at a time, and duplicate response ids are
+found in the database rather than in a set that grows with the file.
+
+For speed (a million rows of fifteen answers each), a reading thread checks
+rows while the database stores the previous batch, which the driver does
+without holding the GIL; and each batch goes to the database as one JSON
+document that the database expands itself, so Python builds no value per
+answer. A row of that document is
+``[uid, language, channel, submitted_at, [kind, kind, [kind, "text"], …]]``,
+where a *kind* numbers one (question, option, item, scale point) of the
+survey in a small temporary table. Most cells repeat, so the rules run once
+per distinct cell and the cell's JSON is reused.
 """
 
 from __future__ import annotations
 
+import contextvars
 import csv
+import heapq
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from json.encoder import encode_basestring as _json_string
+from operator import itemgetter
 from typing import BinaryIO
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 
 from ..extensions import db
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
-from .rules import FieldRule, compile_rules
+from .rules import AnswerRow, FieldRule, compile_rules
 
 META_COLUMNS = ("response_id", "submitted_at", "language", "channel")
 MAX_REPORTED_PROBLEMS = 50
 BATCH_SIZE = 5000
+_QUEUED_BATCHES = 2  # checked batches waiting for the database
+_BATCH_CHARACTERS = 16_000_000  # a batch of long texts ends sooner: memory, and SQLite's limit on one value
 _KNOWN_CELLS_LIMIT = 50_000
 _CHANNELS = frozenset(channel.value for channel in Channel)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
+_KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
 
 
 @dataclass(frozen=True)
@@ -64,21 +83,29 @@ class _Field:
     value_columns: list[tuple[int, str]] = field(default_factory=list)  # (index, name): codes or labels
     flag_columns: list[tuple[int, str, str]] = field(default_factory=list)  # (index, name, option code): 0/1
 
-    #: Raw cell → its answer rows, for fields fed by one code column: most cells repeat, so the
-    #: rules run once per distinct value rather than once per row.
-    known_cells: dict[str, tuple] | None = None
-
-    def __post_init__(self) -> None:
-        self.question = (self.rule.question_id,)
+    #: The field's cell (or cells) → its answers as JSON kinds, for cells already checked without a
+    #: problem: most cells repeat, so the rules run once per distinct value rather than once per row.
+    #: A text is remembered only when it is blank; other texts are too varied to be worth keeping.
+    known_cells: dict = field(default_factory=dict)
 
     @property
-    def cacheable(self) -> bool:
-        return not self.rule.is_text and not self.flag_columns and len(self.value_columns) == 1
+    def single_column(self) -> bool:
+        return not self.flag_columns and len(self.value_columns) == 1
 
     @property
     def column_name(self) -> str:
         names = [name for _, name in self.value_columns] + [name for _, name, _ in self.flag_columns]
         return names[0] if len(names) == 1 else self.rule.field_name
+
+    def key(self, cells: list[str]) -> str | tuple[str, ...]:
+        """What the field's answers depend on: its cell, or its cells."""
+        if self.single_column:
+            return cells[self.value_columns[0][0]]
+        return tuple(cells[index] for index, _ in self.value_columns) + tuple(cells[index] for index, _, _ in self.flag_columns)
+
+    def remember(self, key: str | tuple[str, ...], kinds: str) -> None:
+        if (kinds == "" or not self.rule.is_text) and len(self.known_cells) < _KNOWN_CELLS_LIMIT:
+            self.known_cells[key] = kinds
 
 
 @dataclass(frozen=True)
@@ -100,6 +127,15 @@ class _Problems:
         if len(self.found) < MAX_REPORTED_PROBLEMS:
             self.found.append(ImportProblem(row, column, message))
 
+    def merged(self, other: _Problems) -> _Problems:
+        """Both lists in row order, as found by one pass over the file."""
+        found = list(heapq.merge(self.found, other.found, key=lambda problem: problem.row))
+        return _Problems(found[:MAX_REPORTED_PROBLEMS], self.total + other.total)
+
+
+#: A checked row, ready for the writer: (row number, response uid, the row as JSON).
+_Row = tuple[int, str, str]
+
 
 def import_responses(
     survey: Survey,
@@ -114,34 +150,37 @@ def import_responses(
     """
     problems = _Problems()
     writer = _BatchWriter(survey)
-    result = ImportResult()
     rows = _read_rows(stream, problems)
     header = next(rows, None)
     if header is None:
         if not problems.total:
             problems.add(1, "", "the file is empty: it needs a header row naming the columns")
         _fail(problems)
-    row_number, cells = header
-    fields, meta = _map_header(survey, cells, problems)
+    fields, meta = _map_header(survey, header[1], problems)
     if problems.total:
         _fail(problems)
 
     target = _Target(survey.id, survey.default_language, frozenset(survey.languages))
-    batch: list[tuple[int, dict, list]] = []
-    for row_number, cells in rows:
-        parsed = _parse_row(target, row_number, cells, fields, meta, len(header[1]), problems)
-        if parsed is None or problems.total:
-            continue
-        batch.append((row_number, *parsed))
-        if len(batch) >= batch_size:
-            writer.write(batch, result, problems)
-            batch = []
-            if progress:
-                progress(stream.tell())
-    if batch and not problems.total:
-        writer.write(batch, result, problems)
+    result = ImportResult()
+    # The writer's problems (repeated response ids) are kept apart and merged by row at the end.
+    written = _Problems()
+    parser = _RowParser(target, fields, meta, len(header[1]), writer.define_kinds(fields), writer.timestamp_text)
+    reader = _Reader(parser, stream, rows, problems, batch_size)
+    try:
+        for batch, position in reader.batches():
+            if written.total:
+                continue  # nothing more is written, but the reader goes on checking
+            writer.write(batch, result, written)
+            if written.total:
+                reader.stop_batching()
+            elif progress:
+                progress(position)
+    finally:
+        reader.close()
+    problems = problems.merged(written)
     if problems.total:
         _fail(problems)
+    writer.drop_kinds()
     if progress:
         progress(stream.tell())
     return result
@@ -150,6 +189,78 @@ def import_responses(
 def _fail(problems: _Problems) -> None:
     db.session.rollback()
     raise ImportFailed(problems.found, problems.total)
+
+
+class _Reader:
+    """Reads, checks and batches the rows in a thread of its own, a few batches ahead of the writer.
+
+    Checking is Python and holds the GIL; storing is mostly inside the database driver, which
+    releases it, so the two overlap. This thread touches neither the session nor the ORM.
+    """
+
+    _DONE = object()
+
+    def __init__(self, parser: _RowParser, stream: BinaryIO, rows: Iterator[tuple[int, list[str]]], problems: _Problems, batch_size: int):
+        self.parser, self.stream, self.rows, self.problems, self.batch_size = parser, stream, rows, problems, batch_size
+        self.queue: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
+        self.batching = True  # false once the writer has found a problem: nothing more will be written
+        self.closed = False
+        # Messages are translated in the app context, which the thread sees through a copy of ours.
+        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,), name="csv-import-reader", daemon=True)
+        self.thread.start()
+
+    def batches(self) -> Iterator[tuple[list[_Row], int]]:
+        """(rows, bytes read so far) per batch, until the file is read; the reader's error is raised here."""
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop_batching(self) -> None:
+        self.batching = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.thread.join()
+
+    def _put(self, item) -> bool:
+        while not self.closed:
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _run(self) -> None:
+        try:
+            self._read()
+        except BaseException as error:  # noqa: BLE001 - handed to the writer's thread, which raises it
+            self._put(error)
+        else:
+            self._put(self._DONE)
+
+    def _read(self) -> None:
+        problems, parse, size = self.problems, self.parser.parse, self.batch_size
+        batch: list[_Row] = []
+        characters = 0
+        for row_number, cells in self.rows:
+            if self.closed:
+                return
+            parsed = parse(row_number, cells, problems)
+            if parsed is None or problems.total or not self.batching:
+                continue
+            batch.append(parsed)
+            characters += len(parsed[2])
+            if len(batch) >= size or characters >= _BATCH_CHARACTERS:
+                if not self._put((batch, self.stream.tell())):
+                    return
+                batch, characters = [], 0
+        if batch and not problems.total and self.batching:
+            self._put((batch, self.stream.tell()))
 
 
 def _decoded_lines(stream: BinaryIO, problems: _Problems) -> Iterator[str]:
@@ -200,39 +311,146 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
         else:
             expected = "a question code, question/item, question/option or one of " + ", ".join(META_COLUMNS)
             problems.add(1, name, f"not a question of this survey (expected {expected})")
-    for entry in fields.values():
-        if entry.cacheable:
-            entry.known_cells = {}
     return list(fields.values()), meta
 
 
-def _parse_row(survey: _Target, row_number: int, cells: list[str], fields: list[_Field], meta: dict[str, int], width: int, problems: _Problems):
-    """The row's response fields and answer rows, or None (problems recorded)."""
-    if len(cells) != width:
-        problems.add(row_number, "", f"has {len(cells)} cells but the header has {width}")
-        return None
-    before = problems.total
-    answers = []
-    language = survey.default_language
-    for entry in fields:
-        known = entry.known_cells
-        if known is not None:
-            cell = cells[entry.value_columns[0][0]]
-            rows = known.get(cell)
-            if rows is not None:
-                answers.extend(rows)
-                continue
-        found, evaluated = entry.rule.evaluate(_values(entry, cells, row_number, problems), language)
-        for message in found:
-            problems.add(row_number, entry.column_name, message)
-        rows = tuple(entry.question + row for row in evaluated)
-        if known is not None and not found and len(known) < _KNOWN_CELLS_LIMIT:
-            known[cell] = rows
-        answers.extend(rows)
-    response = _parse_meta(survey, row_number, cells, meta, problems)
-    if problems.total != before or response is None:
-        return None
-    return response, answers
+class _RowParser:
+    """Turns a row into the writer's JSON, or reports its problems by row and column.
+
+    ``parse`` first tries the fast way (cells seen before, all well-formed); a row it cannot
+    take that way is checked again cell by cell in column order, reporting what is wrong.
+    """
+
+    def __init__(self, survey: _Target, fields: list[_Field], meta: dict[str, int], width: int,
+                 kinds: dict[tuple, int], timestamp_text: Callable[[datetime], str]):
+        self.survey, self.fields, self.width, self.kinds, self.timestamp_text = survey, fields, width, kinds, timestamp_text
+        self.uid_index, self.language_index = meta.get("response_id"), meta.get("language")
+        self.channel_index, self.submitted_index = meta.get("channel"), meta.get("submitted_at")
+        # In kind order (see _BatchWriter.define_kinds): question, then item.
+        single = sorted((entry for entry in fields if entry.single_column), key=lambda entry: (entry.rule.question_id, entry.rule.item_id or 0))
+        self.single_known = [entry.known_cells for entry in single]
+        indexes = [entry.value_columns[0][0] for entry in single]
+        self.single_cells: Callable[[list[str]], tuple[str, ...]] = (
+            itemgetter(*indexes) if len(indexes) > 1 else (lambda cells: tuple(cells[index] for index in indexes))
+        )
+        self.single = single
+        self.others = [entry for entry in fields if not entry.single_column]
+        self.language_channel: dict[tuple[str, str], str] = {}  # valid pairs only, as JSON
+
+    def parse(self, row_number: int, cells: list[str], problems: _Problems) -> _Row | None:
+        if len(cells) == self.width:
+            answers = list(map(dict.get, self.single_known, self.single_cells(cells)))
+            if None in answers or self.others:
+                answers = self._complete(answers, cells)
+            if answers is not None:
+                response = self._response(row_number, cells, None)
+                if response is not None:
+                    uid, head = response
+                    return row_number, uid, f"[{head},[{','.join(filter(None, answers))}]]"
+        return self._parse_reporting(row_number, cells, problems)
+
+    def _complete(self, answers: list[str | None], cells: list[str]) -> list[str] | None:
+        """Check the cells not seen before; None if one has a problem."""
+        for position, kinds in enumerate(answers):
+            if kinds is None:
+                kinds = self._check_quietly(self.single[position], cells)
+                if kinds is None:
+                    return None
+                answers[position] = kinds
+        for entry in self.others:
+            kinds = entry.known_cells.get(entry.key(cells))
+            if kinds is None:
+                kinds = self._check_quietly(entry, cells)
+                if kinds is None:
+                    return None
+            answers.append(kinds)
+        return answers
+
+    def _check_quietly(self, entry: _Field, cells: list[str]) -> str | None:
+        scratch = _Problems()
+        found, evaluated = entry.rule.evaluate(_values(entry, cells, 0, scratch), self.survey.default_language)
+        if found or scratch.total:
+            return None
+        kinds = self._kinds(entry.rule, evaluated)
+        entry.remember(entry.key(cells), kinds)
+        return kinds
+
+    def _parse_reporting(self, row_number: int, cells: list[str], problems: _Problems) -> _Row | None:
+        """The row checked field by field in column order, every problem reported."""
+        if len(cells) != self.width:
+            problems.add(row_number, "", f"has {len(cells)} cells but the header has {self.width}")
+            return None
+        before = problems.total
+        answers = []
+        for entry in self.fields:
+            key = entry.key(cells)
+            kinds = entry.known_cells.get(key)
+            if kinds is None:
+                field_before = problems.total
+                found, evaluated = entry.rule.evaluate(_values(entry, cells, row_number, problems), self.survey.default_language)
+                for message in found:
+                    problems.add(row_number, entry.column_name, message)
+                if problems.total != field_before:
+                    continue
+                kinds = self._kinds(entry.rule, evaluated)
+                entry.remember(key, kinds)
+            answers.append(kinds)
+        response = self._response(row_number, cells, problems)
+        if problems.total != before or response is None:
+            return None
+        uid, head = response
+        return row_number, uid, f"[{head},[{','.join(filter(None, answers))}]]"
+
+    def _kinds(self, rule: FieldRule, evaluated: list[AnswerRow]) -> str:
+        """The answers as the writer's JSON: kind numbers, and [kind, "text"] for a text; in kind order."""
+        answers = sorted((self.kinds[(rule.question_id, *row[:3])], row[3]) for row in evaluated)
+        return ",".join(str(kind) if answer_text is None else f"[{kind},{_json_string(answer_text)}]" for kind, answer_text in answers)
+
+    def _response(self, row_number: int, cells: list[str], problems: _Problems | None) -> tuple[str, str] | None:
+        """(uid, the JSON of uid, language, channel and submission time), or None.
+
+        With ``problems`` every problem is reported; without, the first one just returns None.
+        """
+        survey = self.survey
+        uid = cells[self.uid_index].strip() if self.uid_index is not None else ""
+        uid = _undo_formula_guard(uid) or uuid.uuid4().hex
+        language = (cells[self.language_index].strip() if self.language_index is not None else "") or survey.default_language
+        channel = (cells[self.channel_index].strip() if self.channel_index is not None else "") or Channel.ONLINE.value
+        submitted = cells[self.submitted_index].strip() if self.submitted_index is not None else ""
+        ok = True
+        if len(uid) > 64:
+            if problems is None:
+                return None
+            problems.add(row_number, "response_id", "is longer than 64 characters")
+            ok = False
+        language_channel = self.language_channel.get((language, channel))
+        if language_channel is None:
+            if language not in survey.languages:
+                if problems is None:
+                    return None
+                problems.add(row_number, "language", f"'{language}' is not one of the survey's languages ({', '.join(sorted(survey.languages))})")
+                ok = False
+            if channel not in _CHANNELS:
+                if problems is None:
+                    return None
+                problems.add(row_number, "channel", f"'{channel}' is not one of online, paper, event, phone")
+                ok = False
+            if ok:
+                language_channel = self.language_channel[(language, channel)] = f"{_json_string(language)},{_json_string(channel)}"
+        moment = "null"  # the time of the import
+        if submitted:
+            try:
+                parsed = datetime.fromisoformat(submitted.replace("Z", "+00:00"))
+            except ValueError:
+                if problems is None:
+                    return None
+                problems.add(row_number, "submitted_at", f"'{submitted}' is not a date and time like 2025-06-01T10:15:00Z")
+                ok = False
+            else:
+                moment = _json_string(self.timestamp_text(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)))
+        if not ok:
+            return None
+        return uid, f"{_json_string(uid)},{language_channel},{moment}"
 
 
 def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problems) -> list[str]:
@@ -269,39 +487,8 @@ def _undo_formula_guard(cell: str) -> str:
     return cell
 
 
-def _parse_meta(survey: _Target, row_number: int, cells: list[str], meta: dict[str, int], problems: _Problems) -> dict | None:
-    def cell(name: str) -> str:
-        return cells[meta[name]].strip() if name in meta else ""
-
-    response = {
-        "uid": _undo_formula_guard(cell("response_id")) or uuid.uuid4().hex,
-        "language": cell("language") or survey.default_language,
-        "channel": cell("channel") or Channel.ONLINE.value,
-        "submitted_at": None,  # the time of the import
-    }
-    ok = True
-    if len(response["uid"]) > 64:
-        problems.add(row_number, "response_id", "is longer than 64 characters")
-        ok = False
-    if response["language"] not in survey.languages:
-        problems.add(row_number, "language", f"'{response['language']}' is not one of the survey's languages ({', '.join(sorted(survey.languages))})")
-        ok = False
-    if response["channel"] not in _CHANNELS:
-        problems.add(row_number, "channel", f"'{response['channel']}' is not one of online, paper, event, phone")
-        ok = False
-    if cell("submitted_at"):
-        try:
-            moment = datetime.fromisoformat(cell("submitted_at").replace("Z", "+00:00"))
-        except ValueError:
-            problems.add(row_number, "submitted_at", f"'{cell('submitted_at')}' is not a date and time like 2025-06-01T10:15:00Z")
-            ok = False
-        else:
-            response["submitted_at"] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return response if ok else None
-
-
 class _BatchWriter:
-    """Writes batches of responses and answers with the driver's fastest path."""
+    """Writes batches of checked rows, each as one statement per table that expands the batch's JSON."""
 
     def __init__(self, survey: Survey):
         self.survey_id = survey.id
@@ -311,94 +498,153 @@ class _BatchWriter:
             # Take SQLite's write lock now, so the highest id read next cannot be taken by another writer.
             self.connection.execute(text("UPDATE surveys SET status = status WHERE id = :id"), {"id": survey.id})
         self.started = datetime.now(timezone.utc)
-        self.started_text = _sqlite_timestamp(self.started)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
 
-    def write(self, batch: list[tuple[int, dict, list]], result: ImportResult, problems: _Problems) -> None:
-        existing = self._existing_ids([response["uid"] for _, response, _ in batch])
-        in_batch: set[str] = set()
-        new = []
-        for row_number, response, rows in batch:
-            uid = response["uid"]
-            if uid in in_batch or existing.get(uid, 0) >= self.first_new_id:
-                problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
-            elif uid in existing:
-                result.already_there += 1
+    def timestamp_text(self, moment: datetime) -> str:
+        """A submission time as the database reads it from the JSON."""
+        return _sqlite_timestamp(moment) if self.dialect == "sqlite" else moment.isoformat()
+
+    def define_kinds(self, fields: list[_Field]) -> dict[tuple, int]:
+        """Number every (question, option, item, scale point) the fields can store, in a temporary table.
+
+        The numbers follow the answers' unique index (question, then option or item), so a row whose
+        answers are sent in number order appends to that index instead of searching it.
+        """
+        found: set[tuple] = set()
+        for entry in fields:
+            rule = entry.rule
+            if rule.is_text:
+                found.add((rule.question_id, None, None, None))
+            elif rule.item_id is None:
+                found.update((rule.question_id, option_id, None, None) for option_id in rule.codes.values())
             else:
-                in_batch.add(uid)
-                new.append((response, rows))
-        if problems.total:
-            return
-        responses, answers = [], []
-        for response_id, (response, rows) in zip(self._allocate_ids(len(new)), new):
-            responses.append(
-                (response_id, self.survey_id, response["uid"], response["language"], response["channel"], response["submitted_at"])
-            )
-            owner = (response_id, self.survey_id)
-            answers.extend([owner + row for row in rows])
-        self._insert(responses, answers)
-        result.added += len(responses)
-
-    def _existing_ids(self, uids: list[str]) -> dict[str, int]:
-        if self.dialect == "postgresql":
-            # One array parameter, and no prepared statement: a generic plan made while the table
-            # looked empty would scan every row this import has added so far.
-            cursor = self.connection.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(
-                    "SELECT uid, id FROM responses WHERE survey_id = %s AND uid = ANY(%s)", (self.survey_id, uids), prepare=False
-                )
-                return dict(cursor.fetchall())
-            finally:
-                cursor.close()
-        query = select(Response.uid, Response.id).where(
-            Response.survey_id == self.survey_id, Response.uid.in_(bindparam("uids", expanding=True))
-        )
-        found: dict[str, int] = {}
-        for start in range(0, len(uids), 900):  # SQLite allows ~32k parameters; stay far below
-            found.update(self.connection.execute(query, {"uids": uids[start : start + 900]}).all())
-        return found
-
-    def _allocate_ids(self, count: int) -> list[int]:
-        if self.dialect == "postgresql":
-            # The sequence hands out ids that concurrent web submissions will not also take.
-            return list(
-                self.connection.scalars(
-                    text("SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, :n)"), {"n": count}
-                )
-            )
-        first, self.next_id = self.next_id, self.next_id + count
-        return list(range(first, self.next_id))
-
-    def _insert(self, responses: list[tuple], answers: list[tuple]) -> None:
-        if not responses:
-            return
-        raw = self.connection.connection.dbapi_connection
-        cursor = raw.cursor()
+                found.update((rule.question_id, None, rule.item_id, point_id) for point_id in rule.codes.values())
+        ordered = sorted(found, key=lambda kind: (kind[0], kind[1] or kind[2] or 0, kind[3] or 0))
+        kinds = {kind: number for number, kind in enumerate(ordered, start=1)}
+        columns = "(id INTEGER PRIMARY KEY, question_id INTEGER NOT NULL, option_id INTEGER, item_id INTEGER, scale_point_id INTEGER)"
+        cursor = self._cursor()
         try:
             if self.dialect == "postgresql":
-                with cursor.copy("COPY responses (id, survey_id, uid, language, channel, submitted_at) FROM STDIN") as copy:
-                    for record in responses:
-                        copy.write_row((*record[:5], record[5] or self.started))
-                with cursor.copy(
-                    "COPY answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text) FROM STDIN"
-                ) as copy:
-                    for record in answers:
-                        copy.write_row(record)
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_KINDS}")
+                cursor.execute(f"CREATE TEMPORARY TABLE {_KINDS} {columns} ON COMMIT DROP")
+                cursor.executemany(f"INSERT INTO pg_temp.{_KINDS} VALUES (%s, %s, %s, %s, %s)", [(n, *k) for k, n in kinds.items()])
+                cursor.execute(f"ANALYZE pg_temp.{_KINDS}")
             else:
-                marks = ", ".join("?" * 6)
-                cursor.executemany(
-                    f"INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at) VALUES ({marks})",
-                    [(*r[:5], _sqlite_timestamp(r[5]) if r[5] else self.started_text) for r in responses],
-                )
-                cursor.executemany(
-                    "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    answers,
-                )
+                cursor.execute(f"DROP TABLE IF EXISTS temp.{_KINDS}")
+                cursor.execute(f"CREATE TEMPORARY TABLE {_KINDS} {columns}")
+                cursor.executemany(f"INSERT INTO temp.{_KINDS} VALUES (?, ?, ?, ?, ?)", [(n, *k) for k, n in kinds.items()])
         finally:
             cursor.close()
+        return kinds
+
+    def drop_kinds(self) -> None:
+        cursor = self._cursor()
+        try:
+            cursor.execute(f"DROP TABLE {'pg_temp' if self.dialect == 'postgresql' else 'temp'}.{_KINDS}")
+        finally:
+            cursor.close()
+
+    def write(self, batch: list[_Row], result: ImportResult, problems: _Problems) -> None:
+        document = "[" + ",".join([row for _, _, row in batch]) + "]"
+        existing = self._existing_ids(batch, document)
+        uids = {uid for _, uid, _ in batch}
+        if existing or len(uids) != len(batch):
+            in_batch: set[str] = set()
+            new = []
+            for row_number, uid, row in batch:
+                if uid in in_batch or existing.get(uid, 0) >= self.first_new_id:
+                    problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
+                elif uid in existing:
+                    result.already_there += 1
+                else:
+                    in_batch.add(uid)
+                    new.append(row)
+            if problems.total:
+                return
+            document, count = "[" + ",".join(new) + "]", len(new)
+        else:
+            count = len(batch)
+        if count:
+            self._insert(document, count)
+            result.added += count
+
+    def _cursor(self):
+        return self.connection.connection.dbapi_connection.cursor()
+
+    def _existing_ids(self, batch: list[_Row], document: str) -> dict[str, int]:
+        cursor = self._cursor()
+        try:
+            if self.dialect == "postgresql":
+                # One array parameter, and no prepared statement: a generic plan made while the table
+                # looked empty would scan every row this import has added so far.
+                cursor.execute(
+                    "SELECT uid, id FROM responses WHERE survey_id = %s AND uid = ANY(%s)",
+                    (self.survey_id, [uid for _, uid, _ in batch]),
+                    prepare=False,
+                )
+            else:
+                cursor.execute(
+                    "SELECT uid, id FROM responses WHERE survey_id = ?"
+                    " AND uid IN (SELECT json_extract(value, '$[0]') FROM json_each(?))",
+                    (self.survey_id, document),
+                )
+            return dict(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _insert(self, document: str, count: int) -> None:
+        cursor = self._cursor()
+        try:
+            if self.dialect == "postgresql":
+                self._insert_postgresql(cursor, document, count)
+            else:
+                self._insert_sqlite(cursor, document, count)
+        finally:
+            cursor.close()
+
+    def _insert_sqlite(self, cursor, document: str, count: int) -> None:
+        first, self.next_id = self.next_id, self.next_id + count
+        cursor.execute(
+            "INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at)"
+            " SELECT ?1 + key, ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+            " coalesce(json_extract(value, '$[3]'), ?3) FROM json_each(?4)",
+            (first, self.survey_id, _sqlite_timestamp(self.started), document),
+        )
+        # CROSS JOIN keeps the order of the loops: rows, then each row's answers, then the kind by its id.
+        cursor.execute(
+            "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
+            " SELECT ?1 + r.key, ?2, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
+            " CASE a.type WHEN 'array' THEN json_extract(a.value, '$[1]') END"
+            f" FROM json_each(?3) AS r CROSS JOIN json_each(r.value, '$[4]') AS a CROSS JOIN temp.{_KINDS} AS k"
+            " WHERE k.id = CASE a.type WHEN 'array' THEN json_extract(a.value, '$[0]') ELSE a.atom END",
+            (first, self.survey_id, document),
+        )
+
+    def _insert_postgresql(self, cursor, document: str, count: int) -> None:
+        # The sequence hands out ids that concurrent web submissions will not also take.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, %s)", (count,), prepare=False
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at)"
+            " SELECT (%(ids)s::bigint[])[r.n], %(survey)s, r.v->>0, r.v->>1, r.v->>2, coalesce((r.v->>3)::timestamptz, %(started)s)"
+            " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)",
+            {"ids": ids, "survey": self.survey_id, "started": self.started, "rows": document},
+            prepare=False,
+        )
+        cursor.execute(
+            "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
+            " SELECT (%(ids)s::bigint[])[r.n], %(survey)s, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
+            " CASE WHEN json_typeof(a.v) = 'array' THEN a.v->>1 END"
+            " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)"
+            " CROSS JOIN LATERAL json_array_elements(r.v->4) AS a(v)"
+            f" JOIN pg_temp.{_KINDS} AS k"
+            " ON k.id = CASE WHEN json_typeof(a.v) = 'array' THEN (a.v->>0)::int ELSE (a.v#>>'{}')::int END",
+            {"ids": ids, "survey": self.survey_id, "rows": document},
+            prepare=False,
+        )
 
 
 def _sqlite_timestamp(moment: datetime) -> str:
