@@ -418,10 +418,11 @@ class _RowParser:
         channel = (cells[self.channel_index].strip() if self.channel_index is not None else "") or Channel.ONLINE.value
         submitted = cells[self.submitted_index].strip() if self.submitted_index is not None else ""
         ok = True
-        if len(uid) > 64:
+        if len(uid) > 64 or not uid.isprintable():
             if problems is None:
                 return None
-            problems.add(row_number, "response_id", "is longer than 64 characters")
+            reason = "is longer than 64 characters" if len(uid) > 64 else "contains a control character"
+            problems.add(row_number, "response_id", reason)
             ok = False
         language_channel = self.language_channel.get((language, channel))
         if language_channel is None:
