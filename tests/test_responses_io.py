@@ -265,3 +265,12 @@ def test_a_bad_row_after_many_good_batches_rolls_everything_back(app, loaded, tm
     assert result.exit_code == 1
     assert "row 12002, column town" in result.output
     assert response_count(app) == 0
+
+
+def test_export_without_sensitive_leaves_out_free_text_and_sensitive_questions(app, loaded, tmp_path):
+    import_csv(loaded, write(tmp_path, "\n".join([HEADER, *GOOD_ROWS]) + "\n"))
+    out = tmp_path / "plain.csv"
+    result = loaded.invoke(args=["responses", "export", "town-test", "--without-sensitive", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert "comments" not in header and "ethnicity" not in header and "town" in header
