@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from sqlalchemy.exc import IntegrityError
 
 from ..accounts.access import Permission, requires
-from ..extensions import db
 from ..i18n import _
 from ..models import Channel, Survey, SurveyStatus
 from ..respondent.forms import build_survey_form
-from ..responses.store import response_exists
+from ..responses.store import commit_once
 from ..staff.surveys import counts_by_channel, find_survey
 from . import bp
 from .entry import count_entered, entered_count, save_paper_response
@@ -70,15 +68,8 @@ def entry(slug: str):
     session[LANGUAGE_KEY] = {**session.get(LANGUAGE_KEY, {}), survey.slug: language}
     uid = form.submission_id.data
     saved = save_paper_response(survey, form.answers(), rules=form.rules, uid=uid, language=language, channel=channel)
-    if saved is not None:
-        try:
-            db.session.commit()
-        except IntegrityError:
-            # The same form sent twice at once: the other request stored it.
-            db.session.rollback()
-            if not response_exists(survey, uid):
-                raise
-            saved = None
+    if saved is not None and not commit_once(survey.id, uid):
+        saved = None  # the same form sent twice at once: the other request stored it
     if saved is None:
         flash(_("That questionnaire was already saved; it was not saved again."))
     else:

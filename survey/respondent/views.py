@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, db
 from ..models import Question, Survey, SurveyStatus
-from ..responses.store import build_response, response_exists
+from ..responses.store import build_response, commit_once
 from ..security import limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
@@ -68,16 +67,10 @@ def answer(slug: str):
     if not form.validate():
         return render_template("respondent/form.html", survey=survey, form=form), 400
 
-    uid = form.submission_id.data
-    # Insert straight away (no look-up first): the unique (survey, submission id) key turns a replayed
-    # form or a double click into an IntegrityError, and one response is kept.
+    uid, survey_id = form.submission_id.data, survey.id
+    # Insert straight away (no look-up first): a replayed form or a double click keeps one response.
     db.session.add(build_response(survey, form.answers(), rules=form.rules, uid=uid, language=language))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if not response_exists(survey, uid):
-            raise
+    commit_once(survey_id, uid)
     # ``slug``, not survey.slug: the commit expired the survey, and reading it back would cost a query.
     return redirect(url_for("respondent.thanks", slug=slug, lang=language), code=303)
 

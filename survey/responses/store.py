@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Answer, Channel, Response, Survey
@@ -13,6 +14,20 @@ from .rules import FieldRule, compile_rules
 
 def response_exists(survey: Survey, uid: str) -> bool:
     return db.session.scalar(select(Response.id).where(Response.survey_id == survey.id, Response.uid == uid)) is not None
+
+
+def commit_once(survey_id: int, uid: str) -> bool:
+    """Commit the session's new response; False when another request stored the same submission
+    id first (a double click, a replayed form): the unique (survey, uid) key keeps one response."""
+    try:
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        stored = select(Response.id).where(Response.survey_id == survey_id, Response.uid == uid)
+        if db.session.scalar(stored) is None:
+            raise  # some other constraint: a real error
+        return False
 
 
 def build_response(
