@@ -347,5 +347,5 @@ def test_nul_in_a_response_id_is_refused_as_a_problem(app, make_survey_once):
         with pytest.raises(ImportFailed) as failure:
             import_responses(survey, io.BytesIO(data))
         db.session.rollback()
-    assert str(failure.value.problems[0]) == "row 2, column response_id: contains a control character"
+    assert str(failure.value.problems[0]) == "row 2, column response_id: contains a NUL character"
     assert counts(app) == (0, 0)

@@ -418,10 +418,10 @@ class _RowParser:
         channel = (cells[self.channel_index].strip() if self.channel_index is not None else "") or Channel.ONLINE.value
         submitted = cells[self.submitted_index].strip() if self.submitted_index is not None else ""
         ok = True
-        if len(uid) > 64 or not uid.isprintable():
+        if len(uid) > 64 or "\x00" in uid:  # PostgreSQL cannot store a NUL character in text
             if problems is None:
                 return None
-            reason = "is longer than 64 characters" if len(uid) > 64 else "contains a control character"
+            reason = "is longer than 64 characters" if len(uid) > 64 else "contains a NUL character"
             problems.add(row_number, "response_id", reason)
             ok = False
         language_channel = self.language_channel.get((language, channel))
