@@ -260,3 +260,37 @@ def test_a_draft_without_responses_can_be_deleted_but_nothing_else(app, client, 
     assert "Only a draft that has no responses can be deleted" in page.get_data(as_text=True)
     refused = client.post(f"/staff/surveys/{slug}/delete", data={"csrf_token": token(client, "/staff/")})
     assert refused.status_code == 400 and survey_row(app, slug) and response_count(app) == 1
+
+
+def test_a_second_survey_with_the_same_series_and_wave_is_refused_not_a_crash(app, client, editor):
+    create_survey(client)
+    clash = create_survey(client, slug="other-2026")
+    assert clash.status_code == 400
+    assert "already has a wave &#39;2026&#39; (survey &#39;town-2026&#39;)" in clash.get_data(as_text=True)
+    assert survey_row(app, "other-2026") == {}
+
+
+def test_renaming_a_question_does_not_confirm_its_stale_translations(app, client, editor, make_survey):
+    from survey.staff.surveys import find_survey
+    from survey.translating.service import Status, Translations
+
+    slug = make_survey(status="draft")
+    values = question_form(client, slug, "town")
+    values.update({"code": "area", "text": "Which area do you live in?", "action": "save"})
+    assert client.post(f"/staff/surveys/{slug}/questions/town", data=values).status_code == 302
+    with app.app_context():
+        translations = Translations(find_survey(slug))
+        assert translations.status(translations.texts["q/area/text"], "pl") == Status.STALE
+
+
+def test_removing_a_language_removes_its_translations(app, client, editor, make_survey):
+    slug = make_survey(status="draft")
+    data = {"csrf_token": token(client, f"/staff/surveys/{slug}/edit"), "title": "Test survey", "intro": "",
+            "wave": "2024", "languages": "en, ur"}
+    saved = client.post(f"/staff/surveys/{slug}/settings", data=data)
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert "Removed the translations into pl" in client.get(f"/staff/surveys/{slug}/edit").get_data(as_text=True)
+    with app.app_context():
+        survey = db.session.scalar(sa.select(Survey).where(Survey.slug == slug))
+        assert survey.languages == ["en", "ur"] and "pl" not in survey.title
+        assert all("pl" not in option.label for question in survey.questions for option in question.options)

@@ -79,7 +79,10 @@ def authenticate(email: str, password: str) -> LoginOutcome:
     number of seconds; at LOGIN_LOCK_AFTER it stays locked until an admin unlocks it.
     The caller commits, so failures are counted even though the login is refused."""
     config = current_app.config
-    user = find_user(email)
+    # Locked for the rest of the transaction: parallel guesses each count (PostgreSQL; SQLite
+    # transactions already run one at a time).
+    query = select(User).where(User.email == normalise_email(email)).with_for_update()
+    user = db.session.scalar(query.execution_options(populate_existing=True))
     now = utcnow()
     if user is not None and is_locked(user):
         verify_password(None, password)  # same cost as any other attempt

@@ -69,7 +69,7 @@ class SettingsForm(FlaskForm):
     wave = StringField(_l("Wave label, for example the year"), validators=[DataRequired(_l("Enter a wave label")), Length(max=32)])
     languages = StringField(
         _l("Languages offered to residents"),
-        description=_l("Language codes separated by commas, the default language included."),
+        description=_l("Language codes separated by commas, the default language included. Removing a language deletes its translations."),
         validators=[DataRequired(_l("Enter at least one language code")), Length(max=1000)],
     )
 

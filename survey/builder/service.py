@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ..audit import record
 from ..definitions import DefinitionError, SurveyDefinition, load_definition
+from ..definitions.schema import TEXT_KEYS
 from ..definitions.store import definition_from_survey
 from ..models import Survey
 
@@ -56,7 +57,7 @@ def save_document(survey: Survey | None, document: dict, action: str, **details)
     """Validate and apply an edited document, and record who did it; the caller commits."""
     definition = check_document(document)
     try:
-        result = load_definition(definition)
+        result = load_definition(definition, confirm_translations=False)  # edits the default language only
     except DefinitionError as error:
         raise BuilderError([Problem((), message.strip()) for message in error.problems]) from None
     record(action, f"survey {result.survey.slug}", **details)
@@ -119,6 +120,27 @@ def with_text(texts: dict | None, language: str, value: str) -> dict:
     else:
         texts.pop(language, None)
     return texts
+
+
+def drop_languages(node, keep: set[str]) -> list[str]:
+    """Remove every text in a language not in ``keep`` from the document; returns the languages removed."""
+    removed: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, list):
+            for entry in value:
+                walk(entry)
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if key in TEXT_KEYS and isinstance(child, dict):
+                    for language in [code for code in child if code not in keep]:
+                        removed.add(language)
+                        del child[language]
+                else:
+                    walk(child)
+
+    walk(node)
+    return sorted(removed)
 
 
 def describe_location(location: tuple, document: dict) -> str:

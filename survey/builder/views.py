@@ -17,6 +17,7 @@ from .service import (
     FLAG_OF_KIND,
     BuilderError,
     describe_location,
+    drop_languages,
     entries_from_lines,
     move,
     new_question,
@@ -113,14 +114,18 @@ def save_settings(slug: str):
         document["intro"] = with_text(document["intro"], language, form.intro.data)
         document["wave"] = form.wave.data.strip()
         document["languages"] = _language_codes(form.languages.data)
+        # A language no longer offered takes its translations with it (the form says so).
+        removed = drop_languages(document, set(document["languages"]) | {document["default_language"]})
         try:
-            save_document(survey, document, "survey.change", part="settings")
+            save_document(survey, document, "survey.change", part="settings", languages_removed=removed)
         except BuilderError as error:
             db.session.rollback()
             problems = _problems(error, document)
         else:
             db.session.commit()
             flash(_("Saved the survey settings."))
+            if removed:
+                flash(_("Removed the translations into %(languages)s.", languages=", ".join(removed)))
             return redirect(url_for("builder.edit", slug=slug))
     return render_template(
         "builder/edit.html", survey=survey, document=survey_document(survey), settings=form,

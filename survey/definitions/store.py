@@ -25,21 +25,31 @@ class LoadResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_definition(definition: SurveyDefinition) -> LoadResult:
+def load_definition(definition: SurveyDefinition, confirm_translations: bool = True) -> LoadResult:
     """Create the survey as a draft, or update it.
 
     A survey without responses is rebuilt from the definition. Once it has
     responses only wording and translations may change; any structural
-    change is refused with a message naming it.
+    change is refused with a message naming it. ``confirm_translations``
+    (a file's author supplies texts and translations together) records the
+    translations without a confirmation as confirmed; the builder, which edits
+    only the default language, turns it off.
     """
     survey = db.session.scalar(select(Survey).where(Survey.slug == definition.slug))
+    clash = db.session.scalar(
+        select(Survey.slug).join(SurveySeries)
+        .where(SurveySeries.code == definition.series, Survey.wave == definition.wave, Survey.slug != definition.slug)
+    )
+    if clash is not None:
+        raise DefinitionError([f"wave: series '{definition.series}' already has a wave '{definition.wave}' (survey '{clash}')"])
     if survey is None:
         survey = Survey(slug=definition.slug)
         _apply_survey_fields(survey, definition)
         _build_questions(survey, definition.questions)
         db.session.add(survey)
         db.session.flush()
-        confirm_unrecorded(survey)  # the file's translations come with its texts
+        if confirm_translations:
+            confirm_unrecorded(survey)  # the file's translations come with its texts
         return LoadResult(survey=survey, created=True)
 
     if survey.response_count() == 0:
@@ -48,7 +58,8 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
         db.session.flush()  # old questions go before new ones reuse their codes
         _build_questions(survey, definition.questions)
         db.session.flush()
-        confirm_unrecorded(survey)  # the file's translations come with its texts
+        if confirm_translations:
+            confirm_unrecorded(survey)  # the file's translations come with its texts
         return LoadResult(survey=survey, created=False)
 
     changes = structural_changes(definition_from_survey(survey), definition)
@@ -66,7 +77,8 @@ def load_definition(definition: SurveyDefinition) -> LoadResult:
                 if hasattr(new_entry, "same_as"):
                     entry.same_as = list(new_entry.same_as)
     db.session.flush()
-    confirm_unrecorded(survey)  # the file's translations come with its texts
+    if confirm_translations:
+        confirm_unrecorded(survey)  # the file's translations come with its texts
     return LoadResult(survey=survey, created=False, wording_only=True)
 
 

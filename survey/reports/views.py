@@ -58,10 +58,10 @@ def compare():
 @requires(Permission.ANALYSE)
 def download(file_format: str):
     if file_format not in FORMATS:
-        return Response("Unknown format", status=404)
+        abort(404)
     form = _form()
     if not form.validate():
-        return Response("; ".join(f"{name}: {', '.join(map(str, errors))}" for name, errors in form.errors.items()), status=400)
+        return Response("; ".join(f"{name}: {', '.join(map(str, errors))}" for name, errors in form.errors.items()), status=400, mimetype="text/plain")
     comparison_request = _comparison_request(form)
     try:
         comparisons = run_comparison(db.session, comparison_request, current_app.config["SMALL_CELL_THRESHOLD"])
