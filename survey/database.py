@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .extensions import db
 
@@ -33,7 +34,20 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _end_session(_error) -> None:
+    """End the request's session. If the database went away after the response was made, the
+    closing ROLLBACK fails: drop the broken connection instead of turning a page already rendered
+    into a 500 (nothing uncommitted is lost: it was never committed)."""
+    try:
+        db.session.remove()
+    except (OperationalError, InterfaceError):
+        db.session.registry().invalidate()
+        db.session.registry.clear()
+
+
 def init_app(app: Flask) -> None:
+    # Runs before Flask-SQLAlchemy's own teardown (teardowns run last-registered first).
+    app.teardown_appcontext(_end_session)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":

@@ -129,6 +129,8 @@ class Gunicorn:
             time.sleep(0.2)
 
     def output(self) -> str:
+        if self.log.closed:  # after stop(): what it had written is kept
+            return self._final_output
         self.log.seek(0)
         return self.log.read()
 
@@ -144,6 +146,7 @@ class Gunicorn:
             self.process.kill()
             self.process.wait()
         self.socket.close()
+        self._final_output = self.output()
         self.log.close()
 
 
