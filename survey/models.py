@@ -29,11 +29,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     select,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 
@@ -49,6 +50,11 @@ def utcnow() -> datetime:
 
 
 def new_response_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def new_revision() -> str:
+    """A fresh, never-reused mark of a survey's current content (see :func:`_mark_changed_surveys`)."""
     return uuid.uuid4().hex
 
 
@@ -126,6 +132,9 @@ class Survey(db.Model):
     retention_days: Mapped[int | None] = mapped_column(Integer)
     text_retention_days: Mapped[int | None] = mapped_column(Integer)  # free text may go sooner
     privacy_notice: Mapped[LocalizedText] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
+    #: Changes whenever the survey, a question, option, matrix item or scale point of it changes, so each
+    #: process can keep the questionnaire it serves to residents and know when it is out of date.
+    revision: Mapped[str] = mapped_column(String(32), nullable=False, default=new_revision, server_default="initial")
 
     series: Mapped[SurveySeries] = relationship(back_populates="surveys")
     questions: Mapped[list[Question]] = relationship(
@@ -293,6 +302,26 @@ class Answer(db.Model):
     item_id: Mapped[int | None] = mapped_column(Integer)
     scale_point_id: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_changed_surveys(session: Session, _context, _instances) -> None:
+    """Give every survey whose content this flush adds, changes or deletes a new ``revision``.
+
+    A new option, item or scale point marks its question as changed (its collection changed),
+    and a changed question marks its survey, so every edit of a questionnaire reaches its survey.
+    """
+    changed: set[Survey] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, _Choice):
+            instance = session.get(Question, instance.question_id) if instance.question_id is not None else None
+        if isinstance(instance, Question):
+            instance = instance.survey or (session.get(Survey, instance.survey_id) if instance.survey_id else None)
+        if isinstance(instance, Survey):
+            changed.add(instance)
+    for survey in changed:
+        if survey not in session.deleted:
+            survey.revision = new_revision()
 
 
 class Role(str, enum.Enum):

@@ -19,7 +19,7 @@ from survey.extensions import db
 from survey.models import Answer, AuditEvent, Question, Response, Survey
 from survey.responses.masking import mask_personal_data
 from survey.responses.purge import apply_purge, plan_purge
-from survey.responses.store import build_response
+from survey.responses.store import insert_response
 
 from .conftest import reference_definition, response_count
 
@@ -43,9 +43,8 @@ def add_response(app, slug: str, name: str, submitted_at: datetime, values: dict
     values = values or {"town": ["north"], "priorities": ["drugs"], "concerns/knives": ["very"], "comments": [f"Comment {name}"]}
     with app.app_context():
         survey = db.session.scalar(sa.select(Survey).where(Survey.slug == slug))
-        response = build_response(survey, values, uid=f"{slug}-{name}", language="en")
-        response.submitted_at = submitted_at
-        db.session.add(response)
+        response_id = insert_response(survey, values, uid=f"{slug}-{name}", language="en")
+        db.session.execute(sa.update(Response).where(Response.id == response_id).values(submitted_at=submitted_at))
         db.session.commit()
 
 

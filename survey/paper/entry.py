@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 
 from ..audit import record
-from ..extensions import db
-from ..models import Response, Survey
+from ..models import Survey
 from ..responses.rules import FieldRule
-from ..responses.store import build_response, response_exists
+from ..responses.store import insert_response, response_exists
 
 #: Session key: how many questionnaires this sign-in has entered, per survey slug.
 ENTERED_KEY = "paper_entered"
@@ -22,15 +21,14 @@ def save_paper_response(
     uid: str,
     language: str,
     channel: str,
-) -> Response | None:
-    """Add the response and its audit event; None when this submission id was saved already
-    (the same form sent twice). The caller commits."""
+) -> int | None:
+    """Insert the response and its audit event and return the response's id; None when this submission
+    id was saved already (the same form sent twice). The caller commits."""
     if response_exists(survey, uid):
         return None
-    response = build_response(survey, answers, rules=rules, uid=uid, language=language, channel=channel)
-    db.session.add(response)
+    response_id = insert_response(survey, answers, rules=rules, uid=uid, language=language, channel=channel)
     record("responses.paper_entry", f"survey {survey.slug}", channel=channel)
-    return response
+    return response_id
 
 
 def entered_count(session: Mapping, survey: Survey) -> int:

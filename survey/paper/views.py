@@ -9,7 +9,7 @@ from ..accounts.access import Permission, requires
 from ..i18n import _
 from ..models import Channel, Survey, SurveyStatus
 from ..respondent.forms import build_survey_form
-from ..responses.store import commit_once
+from ..responses.store import save_once
 from ..staff.surveys import counts_by_channel, find_survey
 from . import bp
 from .entry import count_entered, entered_count, save_paper_response
@@ -67,9 +67,13 @@ def entry(slug: str):
     session[CHANNEL_KEY] = channel
     session[LANGUAGE_KEY] = {**session.get(LANGUAGE_KEY, {}), survey.slug: language}
     uid = form.submission_id.data
-    saved = save_paper_response(survey, form.answers(), rules=form.rules, uid=uid, language=language, channel=channel)
-    if saved is not None and not commit_once(survey.id, uid):
-        saved = None  # the same form sent twice at once: the other request stored it
+    answers = form.answers()
+    # None when the same form was sent twice (one after the other, or at once: then the other request stored it).
+    saved = save_once(
+        survey.id,
+        uid,
+        lambda: save_paper_response(survey, answers, rules=form.rules, uid=uid, language=language, channel=channel),
+    )
     if saved is None:
         flash(_("That questionnaire was already saved; it was not saved again."))
     else:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
+from dataclasses import dataclass
 
-from flask import current_app
+from babel import support
+from flask import current_app, request
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, HiddenField, StringField
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from ..i18n import _
 from ..models import Survey
 from ..responses.rules import FieldRule, StructureCache, compile_rules, structure_key
 from .bots import start_token
+from .snapshot import SurveyView
 
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -81,8 +87,15 @@ class SurveyForm(FlaskForm):
 def _generate(survey: Survey) -> tuple[dict[str, FieldRule], type[SurveyForm]]:
     """The survey's rules, and a form class with one AnswerField per question (per item for a matrix)."""
     rules = compile_rules(survey)
-    attributes = {name: AnswerField(validators=[_AnswerRule(rule)]) for name, rule in rules.items()}
+    # An explicit label: WTForms would otherwise translate a title made from the name, field by field.
+    attributes = {name: AnswerField(label=name, validators=[_AnswerRule(rule)]) for name, rule in rules.items()}
     return rules, type("GeneratedSurveyForm", (SurveyForm,), attributes)
+
+
+@functools.lru_cache(maxsize=None)
+def _wtforms_translations(language: str) -> support.Translations:
+    """WTForms' own messages in ``language``, read once per process (Flask-WTF reads the file on every request)."""
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
 
 
 #: Generated form classes, kept per process for each shape of a survey (see rules.structure_key): building
@@ -90,14 +103,35 @@ def _generate(survey: Survey) -> tuple[dict[str, FieldRule], type[SurveyForm]]:
 _generated = StructureCache()
 
 
-def build_survey_form(survey: Survey, language: str, formdata: MultiDict | None = None) -> SurveyForm:
+@dataclass(frozen=True)
+class FormTokens:
+    """The hidden fields of the resident's form: CSRF token, submission id, signed start time."""
+
+    csrf_token: str
+    submission_id: str
+    started: str
+
+    @classmethod
+    def new(cls) -> FormTokens:
+        """Tokens for a form about to be shown for the first time (no form object needed to make them)."""
+        return cls(generate_csrf(), uuid.uuid4().hex, start_token(current_app.config["SECRET_KEY"]))
+
+    @classmethod
+    def of(cls, form: SurveyForm) -> FormTokens:
+        """The tokens to show ``form`` again with: a fresh CSRF token, the same submission id and start time."""
+        return cls(form.csrf_token.current_token, form.submission_id.data or "", form.started.data or "")
+
+
+def build_survey_form(survey: Survey | SurveyView, language: str, formdata: MultiDict | None = None) -> SurveyForm:
     """An instance of the survey's generated form class (built once per shape of the survey)."""
-    rules, form_class = _generated.get(structure_key(survey), lambda: _generate(survey))
+    key = survey.structure if isinstance(survey, SurveyView) else structure_key(survey)
+    rules, form_class = _generated.get(key, lambda: _generate(survey))
+    request.wtforms_translations = _wtforms_translations(language)
     form = form_class(formdata=formdata)
     form._language = language
     form.rules = rules  # the rules the answers were checked with, reused to store them
     form._posted = formdata
     if formdata is None:
-        form.submission_id.data = uuid.uuid4().hex
-        form.started.data = start_token(current_app.config["SECRET_KEY"])
+        tokens = FormTokens.new()
+        form.submission_id.data, form.started.data = tokens.submission_id, tokens.started
     return form

@@ -4,38 +4,40 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, db
-from ..models import Question, Survey, SurveyStatus
-from ..responses.store import build_response, commit_once
+from ..models import Survey, SurveyStatus
+from ..responses.store import insert_response, save_once
 from ..security import limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
-from .forms import build_survey_form
+from .forms import FormTokens, build_survey_form
+from .snapshot import SurveyView, current_snapshot
 
 
-#: The whole questionnaire in five queries, instead of one query per question for each of its lists.
-WHOLE_QUESTIONNAIRE = selectinload(Survey.questions).options(
-    selectinload(Question.options), selectinload(Question.items), selectinload(Question.scale)
-)
-
-
-def load_survey(slug: str, *, questionnaire: bool = False) -> Survey:
-    """The survey or 404; also makes its languages the ones this page can be shown in.
-
-    ``questionnaire``: load its questions with their options, items and scales up front.
-    """
-    query = select(Survey).where(Survey.slug == slug)
-    if questionnaire:
-        query = query.options(WHOLE_QUESTIONNAIRE)
-    survey = db.session.scalar(query)
+def load_survey(slug: str) -> SurveyView:
+    """The survey as residents are served it (see snapshot.py), or 404; also makes its languages
+    the ones this page can be shown in."""
+    survey = current_snapshot(slug)
     if survey is None:
         abort(404)
     g.survey = survey
     return survey
+
+
+def blank_questions(survey: SurveyView, language: str) -> Markup:
+    """The questions of an unanswered form in ``language``: the same for every resident, so rendered once
+    (and once more for a staff preview, which marks untranslated texts)."""
+    key = (language, bool(g.get("mark_fallbacks")))
+    markup = survey.blank_questions.get(key)
+    if markup is None:
+        form = build_survey_form(survey, language)
+        markup = Markup(render_template("respondent/_blank_questions.html", survey=survey, form=form))
+        survey.blank_questions[key] = markup
+    return markup
 
 
 @bp.get("/")
@@ -49,12 +51,14 @@ def home():
 @csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
 @limiter.limit(submission_rate_limit, methods=["POST"])
 def answer(slug: str):
-    survey = load_survey(slug, questionnaire=True)
+    survey = load_survey(slug)
     language = str(get_locale())
     if not survey.is_accepting():
         return render_template("respondent/unavailable.html", survey=survey), 200 if request.method == "GET" else 400
     if request.method == "GET":
-        return render_template("respondent/form.html", survey=survey, form=build_survey_form(survey, language))
+        # No form object: the questions are the same for everyone (rendered once), the tokens are new.
+        questions = blank_questions(survey, language)
+        return render_template("respondent/form.html", survey=survey, form=None, tokens=FormTokens.new(), blank_questions=questions)
 
     try:
         formdata = request.form
@@ -65,14 +69,12 @@ def answer(slug: str):
         # Thanked and dropped, before validation: a bot learns nothing from the reply.
         return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
     if not form.validate():
-        return render_template("respondent/form.html", survey=survey, form=form), 400
+        return render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400
 
-    uid, survey_id = form.submission_id.data, survey.id
+    uid, answers = form.submission_id.data, form.answers()
     # Insert straight away (no look-up first): a replayed form or a double click keeps one response.
-    db.session.add(build_response(survey, form.answers(), rules=form.rules, uid=uid, language=language))
-    commit_once(survey_id, uid)
-    # ``slug``, not survey.slug: the commit expired the survey, and reading it back would cost a query.
-    return redirect(url_for("respondent.thanks", slug=slug, lang=language), code=303)
+    save_once(survey.id, uid, lambda: insert_response(survey, answers, rules=form.rules, uid=uid, language=language))
+    return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
 
 
 @bp.get("/s/<slug>/thanks")

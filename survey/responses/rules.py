@@ -248,7 +248,7 @@ def _has_unsaved(question: tuple) -> bool:
 
 
 class StructureCache:
-    """A small, thread-safe, least-recently-used map from :func:`structure_key` to what is built from it."""
+    """A small, thread-safe, least-recently-used map from a key (e.g. :func:`structure_key`) to what is built from it."""
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size

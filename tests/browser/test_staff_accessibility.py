@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from survey.accounts.service import create_user
 from survey.definitions import load_definition, parse_definition
 from survey.extensions import db
-from survey.responses.store import build_response
+from survey.responses.store import insert_response
 
 from ..conftest import STAFF_PASSWORD, reference_definition
 from .test_accessibility import assert_no_violations
@@ -166,7 +166,8 @@ def staff_data(live_app) -> dict[str, int]:
             survey = load_definition(parse_definition(data)).survey
             if status == "open":
                 survey.open()
-                db.session.add(build_response(survey, ONE_RESPONSE, uid="a11y-response-1", language="en"))
+                db.session.flush()
+                insert_response(survey, ONE_RESPONSE, uid="a11y-response-1", language="en")
         target = create_user(TARGET_USER, STAFF_PASSWORD, "analyst")
         locked = create_user(LOCKED_USER, STAFF_PASSWORD, "editor")
         locked.failed_logins = live_app.config["LOGIN_LOCK_AFTER"]
