@@ -13,6 +13,9 @@ to the thank-you page (--follow-thanks also fetches that page), from its own
 address behind one trusted proxy (X-Forwarded-For), as in production. Then every stored response is compared with what was sent:
 nothing lost, nothing duplicated, every answer right.
 
+The rate limits count in the local Redis when one answers (the production setting,
+docs/deploy.md), else in each worker's memory; the line above each run says which.
+
 The same client then drives a bare Flask endpoint that inserts one row
 (benchmarks/bare_app.py) under the same gunicorn settings and database: the
 floor the survey is measured against. PostgreSQL runs in a database of its own
@@ -382,12 +385,16 @@ def bench_backend(backend: str, args: argparse.Namespace, questionnaire: Questio
             "MIN_FILL_SECONDS": "0",
             "PROXY_FIX_X_FOR": "1",
             "SESSION_COOKIE_SECURE": "0",
+            "RATELIMIT_STORAGE_URI": args.ratelimit_storage,
         }
         try:
             run_flask(["db", "upgrade"], env)
             run_flask(["survey", "load", "--open", str(DEMO)], env)
             name = "SQLite" if backend == "sqlite" else "PostgreSQL"
-            print(f"{name}: {args.workers} gunicorn workers, {args.concurrency} concurrent residents, {args.submissions:,} submissions")
+            print(
+                f"{name}: {args.workers} gunicorn workers, {args.concurrency} concurrent residents, {args.submissions:,} submissions; "
+                f"rate limits counted in {args.ratelimit_storage}"
+            )
 
             server = Server("app:create_app()", env, args.workers)
             try:
@@ -447,6 +454,15 @@ def reconcile(url: str, slug: str, results: Results) -> None:
     )
 
 
+def local_redis() -> str | None:
+    """A database of the local Redis (the production setting for rate limits, docs/deploy.md), if one answers."""
+    try:
+        socket.create_connection((HOST, 6379), timeout=1).close()
+    except OSError:
+        return None
+    return f"redis://{HOST}:6379/15"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default=None, help="default: both (sqlite with --quick)")
@@ -456,6 +472,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG),
                         help="a database on the PostgreSQL server to use; the benchmark creates and drops its own `loadbench` there")
     parser.add_argument("--quick", action="store_true", help="a short run on SQLite, for the test suite")
+    parser.add_argument("--ratelimit-storage", default=None,
+                        help="RATELIMIT_STORAGE_URI for the server (default: the local Redis if it answers, as in production, else memory://)")
     parser.add_argument("--follow-thanks", action="store_true",
                         help="also GET the thank-you page each POST redirects to (the issue's journey is the form's GET and its POST)")
     args = parser.parse_args()
@@ -463,6 +481,7 @@ def main() -> None:
     args.submissions = args.submissions or (200 if args.quick else 3000)
     args.concurrency = args.concurrency or (10 if args.quick else 50)
     args.workers = args.workers or (3 if args.quick else 2 * (os.cpu_count() or 1) + 1)
+    args.ratelimit_storage = args.ratelimit_storage or local_redis() or "memory://"
     sys.path.insert(0, str(REPO / "benchmarks"))
 
     questionnaire = Questionnaire(DEMO)

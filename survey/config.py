@@ -70,7 +70,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Rate limits per client address (Flask-Limiter syntax); memory storage unless set.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,  # a refused request still says when to retry (errors.py)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
         "SUBMISSION_RATE_LIMIT": os.environ.get("SUBMISSION_RATE_LIMIT", "20 per minute"),
         # Bot defences on the survey form: a submission faster than this is silently dropped.

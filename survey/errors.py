@@ -7,6 +7,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from .extensions import db
 from .i18n import _l
+from .security import seconds_until_limit_resets
 
 #: Seconds a client is asked to wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 60
@@ -32,7 +33,10 @@ def _handler(status: int):
     def error_page(_error):
         if status == 500:
             db.session.rollback()
-        return render_template("errors/error.html", title=title, message=message), status
+        page = render_template("errors/error.html", title=title, message=message)
+        if status == 429:
+            return page, status, {"Retry-After": str(seconds_until_limit_resets())}
+        return page, status
 
     return error_page
 

@@ -8,6 +8,8 @@ trusted reverse proxy reports when PROXY_FIX_X_FOR is set (see docs/deploy.md).
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -40,6 +42,13 @@ SECURITY_HEADERS = {
 
 def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def seconds_until_limit_resets() -> int:
+    """For a refused request's Retry-After. (The X-RateLimit headers on every response are off: each
+    costs the rate-limit storage another look-up, on the residents' busiest path, for no reader.)"""
+    limit = limiter.current_limit
+    return max(1, limit.reset_at - int(time.time())) if limit is not None else 60
 
 
 def submission_rate_limit() -> str:

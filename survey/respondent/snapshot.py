@@ -151,7 +151,8 @@ def current_snapshot(slug: str) -> SurveyView | None:
     committed between that query and the load, the newer content is kept under the older revision:
     no request asks for that revision again, so it is never served stale.)
     """
-    current = db.session.execute(select(Survey.id, Survey.revision).where(Survey.slug == slug)).first()
+    surveys = Survey.__table__  # a Core query: this runs on every resident request
+    current = db.session.connection().execute(select(surveys.c.id, surveys.c.revision).where(surveys.c.slug == slug)).first()
     if current is None:
         return None
 

@@ -15,6 +15,9 @@ from ..models import Channel, Response, Survey
 from .rules import FieldRule, compile_rules
 
 
+#: Core, not ORM, statements on the resident's hot path: no ORM bookkeeping for rows nobody reads back.
+RESPONSES = Response.__table__
+
 _ANSWER_COLUMNS = "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
 
 #: Answer rows from a JSON array of [question_id, option_id, item_id, scale_point_id, text], by dialect.
@@ -73,10 +76,9 @@ def insert_response(
     rather than ORM objects, the answers sent as one JSON document: a resident's submission is the
     hot path, and one statement per answer row was most of the database's work for it.
     """
-    response_id = db.session.execute(
-        insert(Response)
-        .values(survey_id=survey.id, uid=uid, language=language, channel=channel)
-        .returning(Response.id)
+    connection = db.session.connection()
+    response_id = connection.execute(
+        insert(RESPONSES).values(survey_id=survey.id, uid=uid, language=language, channel=channel).returning(RESPONSES.c.id)
     ).scalar_one()
     rows = [
         [rule.question_id, option_id, item_id, scale_point_id, text]
@@ -84,6 +86,6 @@ def insert_response(
         for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, []))
     ]
     if rows:
-        statement = _INSERT_ANSWERS[db.session.get_bind().dialect.name]
-        db.session.execute(statement, {"response_id": response_id, "survey_id": survey.id, "rows": json.dumps(rows)})
+        statement = _INSERT_ANSWERS[connection.dialect.name]
+        connection.execute(statement, {"response_id": response_id, "survey_id": survey.id, "rows": json.dumps(rows)})
     return response_id
