@@ -54,7 +54,9 @@ def new_response_uid() -> str:
 
 
 def new_revision() -> str:
-    """A fresh, never-reused mark of a survey's current content (see :func:`_mark_changed_surveys`)."""
+    """A fresh mark of a survey's current content (see :func:`_mark_changed_surveys`); surveys that existed
+    before migration 0003 share the mark ``initial`` until their first edit, which is harmless as the
+    per-process caches key on (survey id, revision)."""
     return uuid.uuid4().hex
 
 

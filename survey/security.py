@@ -47,8 +47,12 @@ def login_rate_limit() -> str:
 def seconds_until_limit_resets() -> int:
     """For a refused request's Retry-After. (The X-RateLimit headers on every response are off: each
     costs the rate-limit storage another look-up, on the residents' busiest path, for no reader.)"""
-    limit = limiter.current_limit
-    return max(1, limit.reset_at - int(time.time())) if limit is not None else 60
+    try:
+        limit = limiter.current_limit
+        return max(1, limit.reset_at - int(time.time())) if limit is not None else 60
+    except Exception:  # noqa: BLE001  the limiter's storage (Redis) may be down: the refusal must still be answered
+        current_app.logger.warning("Could not read the rate limit's reset time", exc_info=True)
+        return 60
 
 
 def submission_rate_limit() -> str:

@@ -70,6 +70,15 @@ def test_valid_post_stores_exactly_the_answers(app, client, make_survey, submit)
     assert "Your answers have been sent." in thanks.get_data(as_text=True)
 
 
+def test_free_text_is_stored_exactly_as_written(app, make_survey, submit):
+    """Quotes, backslashes, line breaks, Urdu and emoji survive the trip into the answers table (sent as JSON)."""
+    make_survey()
+    comment = 'Say "no" to \\ & \'dealing\'\nرات کو 💡'
+    assert len(comment) <= 50  # the test survey's limit
+    assert submit("town-test", {**GOOD_ANSWERS, "comments": comment}).status_code == 303
+    assert ("comments", None, None, None, comment) in stored_answers(app)
+
+
 def test_response_records_the_language_it_was_answered_in(app, client, make_survey, submit):
     make_survey()
     assert submit("town-test", GOOD_ANSWERS, lang="pl").status_code == 303

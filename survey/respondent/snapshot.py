@@ -149,7 +149,8 @@ def current_snapshot(slug: str) -> SurveyView | None:
 
     One small query when this process already has the survey's current revision. (If an edit is
     committed between that query and the load, the newer content is kept under the older revision:
-    no request asks for that revision again, so it is never served stale.)
+    only requests that read the older revision before the commit can meet it, and they get newer
+    content, never older.)
     """
     surveys = Survey.__table__  # a Core query: this runs on every resident request
     current = db.session.connection().execute(select(surveys.c.id, surveys.c.revision).where(surveys.c.slug == slug)).first()

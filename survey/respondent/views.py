@@ -29,8 +29,10 @@ def load_survey(slug: str) -> SurveyView:
 
 
 def blank_questions(survey: SurveyView, language: str) -> Markup:
-    """The questions of an unanswered form in ``language``: the same for every resident, so rendered once
-    (and once more for a staff preview, which marks untranslated texts)."""
+    """The questions of an unanswered form in ``language``: the same for every resident, so rendered once.
+
+    Keyed on ``g.mark_fallbacks`` too, so a page that marks untranslated texts for staff never
+    shares markup with residents' pages (the builder's preview has its own view today)."""
     key = (language, bool(g.get("mark_fallbacks")))
     markup = survey.blank_questions.get(key)
     if markup is None:

@@ -77,9 +77,10 @@ def insert_response(
     hot path, and one statement per answer row was most of the database's work for it.
     """
     connection = db.session.connection()
+    # inserted_primary_key: RETURNING on PostgreSQL, lastrowid on SQLite (RETURNING there needs SQLite 3.35).
     response_id = connection.execute(
-        insert(RESPONSES).values(survey_id=survey.id, uid=uid, language=language, channel=channel).returning(RESPONSES.c.id)
-    ).scalar_one()
+        insert(RESPONSES).values(survey_id=survey.id, uid=uid, language=language, channel=channel)
+    ).inserted_primary_key[0]
     rows = [
         [rule.question_id, option_id, item_id, scale_point_id, text]
         for name, rule in (rules if rules is not None else compile_rules(survey)).items()
@@ -87,5 +88,6 @@ def insert_response(
     ]
     if rows:
         statement = _INSERT_ANSWERS[connection.dialect.name]
-        connection.execute(statement, {"response_id": response_id, "survey_id": survey.id, "rows": json.dumps(rows)})
+        document = json.dumps(rows, ensure_ascii=False)  # text as itself: a \uXXXX escape fails on a non-UTF8 database
+        connection.execute(statement, {"response_id": response_id, "survey_id": survey.id, "rows": document})
     return response_id
