@@ -29,9 +29,24 @@ def _sqlite_begin(connection) -> None:
     worker wrote in between, SQLite fails at once with "database is locked" instead of
     waiting. Immediate transactions queue for each other instead, and that holds for GET
     requests too, since some of them write (an audit record of a download). The price:
-    requests on one SQLite file run their transactions one at a time.
+    requests on one SQLite file run their transactions one at a time. Pages that only read can
+    opt out with :func:`read_without_transaction`.
     """
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_without_transaction() -> None:
+    """Run this request's statements without a transaction: for pages that only read.
+
+    Each statement then stands alone: no BEGIN and ROLLBACK round trips around them, no write
+    lock taken on SQLite, and PostgreSQL's driver keeps its prepared statements (it drops them at
+    every rollback). Must come before the request's first query; a request that has already begun
+    a transaction keeps it.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _end_session(_error) -> None:

@@ -418,3 +418,28 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(app_ctx, context):
         first.commit()  # the read-then-write transaction was never refused
     with engine.connect() as check:
         assert check.execute(sa.text("SELECT count(*) FROM survey_series WHERE code = 's'")).scalar() == 1
+
+
+@sqlite_only
+def test_pages_that_only_read_do_not_wait_for_a_writer(app, make_survey, client):
+    """The survey form, thank-you page and privacy notice read without a transaction, so a long
+    write (an import holds the lock for its whole transaction) does not hold residents up."""
+    slug = make_survey()
+    with app.app_context(), db.engine.connect() as writer:
+        writer.execute(sa.text("UPDATE surveys SET status = status"))  # BEGIN IMMEDIATE: holds the write lock
+        for path in (f"/s/{slug}", f"/s/{slug}/thanks", f"/s/{slug}/privacy"):
+            started = time.monotonic()
+            assert client.get(path).status_code == 200, path
+            assert time.monotonic() - started < 5, f"{path} waited for the writer"  # busy_timeout is 10 s
+        writer.rollback()
+
+
+def test_a_page_that_only_read_leaves_no_transaction_open(app, make_survey, client, database_url):
+    """After the form's GET the connection goes back to the pool in the normal, transactional mode:
+    the next request's writes are atomic again."""
+    slug = make_survey()
+    assert client.get(f"/s/{slug}").status_code == 200
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.get_isolation_level() != "AUTOCOMMIT"
+            assert not connection.in_transaction()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import get_locale
 
+from ..database import read_without_transaction
 from ..i18n import language_info
 from . import bp
 from .views import load_survey
@@ -13,6 +14,7 @@ from .views import load_survey
 @bp.get("/s/<slug>/privacy")
 def privacy(slug: str):
     """Shown whatever the survey's status, so a notice linked from a leaflet or report keeps working."""
+    read_without_transaction()
     survey = load_survey(slug)
     language = str(get_locale())
     notices = survey.privacy_notice or {}

@@ -8,6 +8,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..database import read_without_transaction
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
 from ..responses.store import insert_response, save_once
@@ -53,6 +54,8 @@ def home():
 @csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
 @limiter.limit(submission_rate_limit, methods=["POST"])
 def answer(slug: str):
+    if request.method == "GET":
+        read_without_transaction()  # showing the form only reads; the POST stores in one transaction
     survey = load_survey(slug)
     language = str(get_locale())
     if not survey.is_accepting():
@@ -81,5 +84,6 @@ def answer(slug: str):
 
 @bp.get("/s/<slug>/thanks")
 def thanks(slug: str):
+    read_without_transaction()
     survey = load_survey(slug)
     return render_template("respondent/thanks.html", survey=survey)
