@@ -73,6 +73,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,  # a refused request still says when to retry (errors.py)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 100 per day"),
         "SUBMISSION_RATE_LIMIT": os.environ.get("SUBMISSION_RATE_LIMIT", "20 per minute"),
+        # Pages that only show a survey reuse this process's copy for so long before asking whether it
+        # changed (answers are always checked against the survey as it is when they are stored).
+        "SURVEY_RECHECK_SECONDS": float(os.environ.get("SURVEY_RECHECK_SECONDS", 2)),
         # Bot defences on the survey form: a submission faster than this is silently dropped.
         "MIN_FILL_SECONDS": float(os.environ.get("MIN_FILL_SECONDS", 3)),
         "SESSION_COOKIE_HTTPONLY": True,

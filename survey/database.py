@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from sqlalchemy import event
+from flask import Flask, g
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .extensions import db
@@ -30,23 +30,31 @@ def _sqlite_begin(connection) -> None:
     waiting. Immediate transactions queue for each other instead, and that holds for GET
     requests too, since some of them write (an audit record of a download). The price:
     requests on one SQLite file run their transactions one at a time. Pages that only read can
-    opt out with :func:`read_without_transaction`.
+    opt out with :func:`statements_without_transaction`.
     """
     if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def read_without_transaction() -> None:
-    """Run this request's statements without a transaction: for pages that only read.
+def statements_without_transaction() -> None:
+    """Run this request's statements without a transaction: for pages that only read, and for a
+    write that is one statement (atomic by itself, as a resident's submission on PostgreSQL).
 
     Each statement then stands alone: no BEGIN and ROLLBACK round trips around them, no write
     lock taken on SQLite, and PostgreSQL's driver keeps its prepared statements (it drops them at
-    every rollback). Must come before the request's first query; a request that has already begun
-    a transaction keeps it.
+    every rollback). Applies to statements run on :func:`request_connection`, from when the
+    request first needs the database (a page served from memory takes no connection at all); a
+    request that has already begun a transaction keeps it.
     """
-    if not db.session().in_transaction():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    g.statements_without_transaction = True
+
+
+def request_connection() -> Connection:
+    """The connection of the request's session, without a transaction if the request asked for that."""
+    if g.get("statements_without_transaction") and not db.session().in_transaction():
+        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db.session.connection()
 
 
 def _end_session(_error) -> None:

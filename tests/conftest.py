@@ -98,6 +98,9 @@ def app_config(database_url) -> dict:
         # Tests submit forms at machine speed from one address; the defences have their own tests.
         "RATELIMIT_ENABLED": False,
         "MIN_FILL_SECONDS": 0,
+        # Every page asks whether the survey changed, so a test sees an edit at once (tests of the
+        # delay set their own).
+        "SURVEY_RECHECK_SECONDS": 0,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import get_locale
 
-from ..database import read_without_transaction
+from ..database import statements_without_transaction
 from ..i18n import language_info
 from . import bp
 from .views import load_survey
@@ -14,8 +14,8 @@ from .views import load_survey
 @bp.get("/s/<slug>/privacy")
 def privacy(slug: str):
     """Shown whatever the survey's status, so a notice linked from a leaflet or report keeps working."""
-    read_without_transaction()
-    survey = load_survey(slug)
+    statements_without_transaction()
+    survey = load_survey(slug, recheck=False)
     language = str(get_locale())
     notices = survey.privacy_notice or {}
     # The notice in the page language, else the survey's default language (marked with its own lang).

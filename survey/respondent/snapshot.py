@@ -4,7 +4,10 @@ Loading a survey's questions, options, items and scale points through the ORM, a
 rendering the blank form, were most of the work of a resident's request. Both now
 happen once per process for each ``Survey.revision`` (a mark that every edit of
 the survey replaces, see ``models._mark_changed_surveys``): a request reads the
-survey's id and revision in one small query and reuses the rest.
+survey's id and revision in one small query and reuses the rest. Pages that only
+show the survey may skip even that query for ``SURVEY_RECHECK_SECONDS`` after the
+last one; a submission is always checked against the revision it was validated with
+(``responses.store.store_submission``).
 
 The snapshot is plain, frozen data with the attribute names of the models, so the
 templates, the answer rules and the generated form read it as they read a survey.
@@ -13,13 +16,16 @@ templates, the answer rules and the generated form read it as they read a survey
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..database import request_connection
 from ..extensions import db
 from ..models import LocalizedText, MatrixItem, Option, Question, ScalePoint, Survey
 from ..responses.rules import StructureCache, structure_key
@@ -77,6 +83,8 @@ class SurveyView:
     structure: tuple | None = field(default=None, compare=False)
     #: The blank questions' markup by (page language, fallbacks marked), rendered on first use (views.blank_questions).
     blank_questions: dict[tuple[str, bool], Markup] = field(default_factory=dict, compare=False)
+    #: Whole pages that are the same for every resident, by what else they depend on (views.form_page).
+    pages: dict[tuple, object] = field(default_factory=dict, compare=False)
 
     # The same rules as the model's, read from the snapshot.
     text = Survey.text
@@ -144,21 +152,32 @@ WHOLE_QUESTIONNAIRE = selectinload(Survey.questions).options(
 _snapshots = StructureCache(SNAPSHOTS_KEPT)
 
 
-def current_snapshot(slug: str) -> SurveyView | None:
+def current_snapshot(slug: str, max_age: float = 0.0) -> SurveyView | None:
     """The survey called ``slug`` as it is now in the database, or None when there is none.
 
     One small query when this process already has the survey's current revision. (If an edit is
     committed between that query and the load, the newer content is kept under the older revision:
     only requests that read the older revision before the commit can meet it, and they get newer
-    content, never older.)
+    content, never older.) With ``max_age`` > 0, not even that query when this app read the
+    revision less than ``max_age`` seconds ago: an edit then reaches residents that much later.
     """
+    checked = current_app.extensions.setdefault("survey_revision_checked", {})
+    if max_age > 0:
+        last = checked.get(slug)
+        if last is not None and time.monotonic() - last[0] < max_age:
+            return last[1]
+    asked_at = time.monotonic()  # before the query: the snapshot is at least this fresh
     surveys = Survey.__table__  # a Core query: this runs on every resident request
-    current = db.session.connection().execute(select(surveys.c.id, surveys.c.revision).where(surveys.c.slug == slug)).first()
+    current = request_connection().execute(select(surveys.c.id, surveys.c.revision).where(surveys.c.slug == slug)).first()
     if current is None:
+        checked.pop(slug, None)
         return None
 
     def load() -> SurveyView | None:
         loaded = db.session.scalar(select(Survey).where(Survey.id == current.id).options(WHOLE_QUESTIONNAIRE))
         return snapshot_of(loaded) if loaded is not None else None  # None: deleted in between
 
-    return _snapshots.get((current.id, current.revision), load)
+    snapshot = _snapshots.get((current.id, current.revision), load)
+    if snapshot is not None:
+        checked[slug] = (asked_at, snapshot)
+    return snapshot

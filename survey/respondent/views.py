@@ -8,21 +8,24 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..database import read_without_transaction
+from ..database import statements_without_transaction
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
-from ..responses.store import insert_response, save_once
+from ..responses.store import Submission, store_submission
 from ..security import limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
 from .forms import FormTokens, build_survey_form
+from .pages import PageWithHoles
 from .snapshot import SurveyView, current_snapshot
 
 
-def load_survey(slug: str) -> SurveyView:
+def load_survey(slug: str, *, recheck: bool = True) -> SurveyView:
     """The survey as residents are served it (see snapshot.py), or 404; also makes its languages
-    the ones this page can be shown in."""
-    survey = current_snapshot(slug)
+    the ones this page can be shown in. ``recheck=False`` accepts a snapshot up to
+    ``SURVEY_RECHECK_SECONDS`` old: for pages that show the survey, never for storing answers."""
+    max_age = 0.0 if recheck else current_app.config["SURVEY_RECHECK_SECONDS"]
+    survey = current_snapshot(slug, max_age)
     if survey is None:
         abort(404)
     g.survey = survey
@@ -50,40 +53,68 @@ def home():
     return render_template("respondent/home.html", surveys=open_surveys)
 
 
+def form_page(survey: SurveyView, language: str) -> str:
+    """The unanswered form page with this visit's tokens. The rest of the page is the same for
+    every resident, so it is rendered once per survey revision and language (pages.py)."""
+
+    def render(tokens: FormTokens) -> str:
+        questions = blank_questions(survey, language)
+        return render_template("respondent/form.html", survey=survey, form=None, tokens=tokens, blank_questions=questions)
+
+    key = (language, bool(g.get("mark_fallbacks")), request.script_root)
+    if key not in survey.pages:
+        survey.pages[key] = PageWithHoles.render(render)
+    page, tokens = survey.pages[key], FormTokens.new()
+    return page.fill(tokens) if page is not None else render(tokens)  # None: the page cannot be filled in
+
+
+#: Times a submission is checked again when the survey changed under it, before giving up with a 503.
+SUBMISSION_ATTEMPTS = 3
+
+
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 @csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
 @limiter.limit(submission_rate_limit, methods=["POST"])
 def answer(slug: str):
     if request.method == "GET":
-        read_without_transaction()  # showing the form only reads; the POST stores in one transaction
-    survey = load_survey(slug)
+        statements_without_transaction()  # showing the form only reads (if it needs the database at all)
+        survey = load_survey(slug, recheck=False)
+        if not survey.is_accepting():
+            return render_template("respondent/unavailable.html", survey=survey)
+        return form_page(survey, str(get_locale()))
+    for attempt in range(SUBMISSION_ATTEMPTS):
+        reply = submit(slug, recheck=attempt > 0)
+        if reply is not None:
+            return reply
+    abort(503)
+
+
+def submit(slug: str, *, recheck: bool):
+    """Check and store a resident's answers, and the reply; None when that must be done again on the
+    survey as it is now in the database: the answers were refused by a copy of the survey that may
+    be a moment old (``SURVEY_RECHECK_SECONDS``), or the survey changed before they were stored."""
+    survey = load_survey(slug, recheck=recheck)
+    decisive = recheck or current_app.config["SURVEY_RECHECK_SECONDS"] <= 0  # a refusal needs the survey as it is now
     language = str(get_locale())
     if not survey.is_accepting():
-        return render_template("respondent/unavailable.html", survey=survey), 200 if request.method == "GET" else 400
-    if request.method == "GET":
-        # No form object: the questions are the same for everyone (rendered once), the tokens are new.
-        questions = blank_questions(survey, language)
-        return render_template("respondent/form.html", survey=survey, form=None, tokens=FormTokens.new(), blank_questions=questions)
-
+        return (render_template("respondent/unavailable.html", survey=survey), 400) if decisive else None
     try:
         formdata = request.form
     except RequestEntityTooLarge:
         return render_template("respondent/too_large.html", survey=survey), 400
     form = build_survey_form(survey, language, formdata)
+    thanks = redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
     if looks_automated(form, current_app.config["MIN_FILL_SECONDS"], current_app.config["SECRET_KEY"]):
-        # Thanked and dropped, before validation: a bot learns nothing from the reply.
-        return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
+        return thanks  # thanked and dropped, before validation: a bot learns nothing from the reply
     if not form.validate():
-        return render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400
-
-    uid, answers = form.submission_id.data, form.answers()
-    # Insert straight away (no look-up first): a replayed form or a double click keeps one response.
-    save_once(survey.id, uid, lambda: insert_response(survey, answers, rules=form.rules, uid=uid, language=language))
-    return redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
+        return (render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400) if decisive else None
+    # Stored straight away (no look-up first): a replayed form or a double click keeps one response.
+    stored = store_submission(survey, form.answers(), rules=form.rules, uid=form.submission_id.data, language=language)
+    return None if stored is Submission.SURVEY_CHANGED else thanks
 
 
 @bp.get("/s/<slug>/thanks")
 def thanks(slug: str):
-    read_without_transaction()
-    survey = load_survey(slug)
+    statements_without_transaction()
+    survey = load_survey(slug, recheck=False)
     return render_template("respondent/thanks.html", survey=survey)

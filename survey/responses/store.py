@@ -1,18 +1,23 @@
-"""Storing validated answers: one response row and its answer rows, in two statements."""
+"""Storing validated answers: one response row and its answer rows."""
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
+from ..database import request_connection, statements_without_transaction
 from ..extensions import db
-from ..models import Channel, Response, Survey
+from ..models import Channel, Response, Survey, utcnow
 from .rules import FieldRule, compile_rules
+
+if TYPE_CHECKING:
+    from ..respondent.snapshot import SurveyView
 
 
 #: Core, not ORM, statements on the resident's hot path: no ORM bookkeeping for rows nobody reads back.
@@ -91,3 +96,84 @@ def insert_response(
         document = json.dumps(rows, ensure_ascii=False)  # text as itself: a \uXXXX escape fails on a non-UTF8 database
         connection.execute(statement, {"response_id": response_id, "survey_id": survey.id, "rows": document})
     return response_id
+
+
+class Submission(enum.Enum):
+    """What became of a resident's submission."""
+
+    STORED = "stored"
+    #: The same submission id was stored first (a double click, a replayed form): nothing more is kept.
+    ALREADY_STORED = "already stored"
+    #: The survey changed since the answers were checked against it: nothing is kept; check them again.
+    SURVEY_CHANGED = "survey changed"
+
+
+_SUBMIT_POSTGRESQL = sql_text(
+    """
+    WITH current_survey AS (
+        SELECT id FROM surveys WHERE id = :survey_id AND revision = :revision
+    ), response AS (
+        INSERT INTO responses (survey_id, uid, language, channel, submitted_at)
+        SELECT id, :uid, :language, :channel, :submitted_at FROM current_survey
+        ON CONFLICT (survey_id, uid) DO NOTHING
+        RETURNING id
+    ), answer_rows AS (
+        INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)
+        SELECT response.id, :survey_id, (a->>0)::int, (a->>1)::int, (a->>2)::int, (a->>3)::int, a->>4
+        FROM response CROSS JOIN json_array_elements(CAST(:rows AS json)) AS a
+    )
+    SELECT EXISTS (SELECT FROM current_survey) AS survey_current, (SELECT id FROM response) AS response_id
+    """
+)
+
+#: SQLite has no INSERT inside WITH: the response row first (if the survey is unchanged), then its answers.
+_INSERT_RESPONSE_IF_CURRENT_SQLITE = sql_text(
+    "INSERT INTO responses (survey_id, uid, language, channel, submitted_at)"
+    " SELECT id, :uid, :language, :channel, :submitted_at FROM surveys WHERE id = :survey_id AND revision = :revision"
+    " ON CONFLICT (survey_id, uid) DO NOTHING"
+)
+
+
+def store_submission(
+    survey: SurveyView, values: Mapping[str, list[str]], *, rules: Mapping[str, FieldRule], uid: str, language: str
+) -> Submission:
+    """Store a resident's checked answers, committed, if the survey is still at the revision they were checked with.
+
+    The resident's hot path: on PostgreSQL one statement outside any transaction (so no BEGIN and
+    COMMIT round trips; a statement is atomic by itself), on SQLite two in one write transaction.
+    The survey's revision is checked by the insert itself, so a page may have used a snapshot
+    that was a moment old (``SURVEY_RECHECK_SECONDS``) without storing answers to a changed survey.
+    """
+    rows = [
+        [rule.question_id, option_id, item_id, scale_point_id, text]
+        for name, rule in rules.items()
+        for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, []))
+    ]
+    params = {
+        "survey_id": survey.id,
+        "revision": survey.revision,
+        "uid": uid,
+        "language": language,
+        "channel": Channel.ONLINE.value,
+        "submitted_at": utcnow(),
+        "rows": json.dumps(rows, ensure_ascii=False),
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        statements_without_transaction()
+        outcome = request_connection().execute(_SUBMIT_POSTGRESQL, params).one()
+        db.session.commit()  # nothing to send when the statement ran on its own; else ends the reads before it
+        if outcome.response_id is not None:
+            return Submission.STORED
+        return Submission.ALREADY_STORED if outcome.survey_current else Submission.SURVEY_CHANGED
+
+    connection = db.session.connection()
+    inserted = connection.execute(_INSERT_RESPONSE_IF_CURRENT_SQLITE, params)
+    if inserted.rowcount == 1:
+        if rows:
+            answers = {"response_id": inserted.lastrowid, "survey_id": survey.id, "rows": params["rows"]}
+            connection.execute(_INSERT_ANSWERS["sqlite"], answers)
+        db.session.commit()
+        return Submission.STORED
+    revision = connection.execute(select(Survey.__table__.c.revision).where(Survey.__table__.c.id == survey.id)).scalar()
+    db.session.rollback()
+    return Submission.ALREADY_STORED if revision == survey.revision else Submission.SURVEY_CHANGED
