@@ -7,7 +7,7 @@
 For each backend the database is created and migrated, the demo survey
 (examples/community-safety-2025.yaml) is loaded and opened with the `flask` CLI,
 and gunicorn serves the app with several workers on a free loopback port. Each
-simulated resident GETs /s/cs-2025, reads the CSRF token and submission id from
+simulated resident GETs /s/cs-2025, reads the hidden fields (CSRF token, submission id, start time) from
 the form, POSTs a random valid set of answers and checks that it is redirected
 to the thank-you page (--follow-thanks also fetches that page), from its own
 address behind one trusted proxy (X-Forwarded-For), as in production. Then every stored response is compared with what was sent:
@@ -60,7 +60,8 @@ HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 60  # seconds for one request before it counts as an error
 RUN_DEADLINE = 900  # seconds for one whole run: the loop stops by itself
 
-_TOKENS = re.compile(r'<input id="(csrf_token|submission_id)" name="[a-z_]+" type="hidden" value="([^"]*)"')
+#: The form's hidden fields, which a browser sends back with the answers (and the empty honeypot field "website").
+_TOKENS = re.compile(r'<input id="(csrf_token|submission_id|started)" name="[a-z_]+" type="hidden" value="([^"]*)"')
 COMMENTS = [
     "More street lights by the station, please.",
     "Bikes race through the park every evening.\nIt is worse at weekends.",
@@ -169,10 +170,10 @@ def survey_journey(
     if status != 200:
         raise _Failure(f"form GET {status}")
     tokens = dict(_TOKENS.findall(body.decode("utf-8")))
-    if set(tokens) != {"csrf_token", "submission_id"}:
+    if set(tokens) != {"csrf_token", "submission_id", "started"}:
         raise _Failure("form without tokens")
     fields, expected = questionnaire.random_answers(rng)
-    form = urlencode([*tokens.items(), *fields]).encode()
+    form = urlencode([*tokens.items(), ("website", ""), *fields]).encode()
     post_headers = {
         **headers,
         "Cookie": _cookies(response),

@@ -251,7 +251,9 @@ class Response(db.Model):
 
     __tablename__ = "responses"
     __table_args__ = (
-        UniqueConstraint("survey_id", "uid"),  # a replayed form or re-imported row is counted once
+        # A replayed form or re-imported row is counted once. uid first: an index that starts with
+        # survey_id would tempt PostgreSQL to check answers' foreign key on it (migration 0004).
+        UniqueConstraint("uid", "survey_id", name="uq_responses_survey_id_uid"),
         UniqueConstraint("survey_id", "id"),
         CheckConstraint(_in_list("channel", Channel), name="channel"),
     )

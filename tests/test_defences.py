@@ -10,7 +10,6 @@ import os
 import re
 import time
 import uuid
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -142,11 +141,6 @@ def test_the_time_check_runs_before_validation(min_fill, app, client, make_surve
     assert response_count(app) == 0
 
 
-def posted(website: str | None, started: str | None) -> SimpleNamespace:
-    """The two fields looks_automated reads, as a submitted form has them."""
-    return SimpleNamespace(website=SimpleNamespace(data=website), started=SimpleNamespace(data=started))
-
-
 @pytest.mark.parametrize(
     "website, age, min_seconds, automated",
     [
@@ -164,7 +158,7 @@ def posted(website: str | None, started: str | None) -> SimpleNamespace:
 def test_looks_automated(app, website, age, min_seconds, automated):
     now = 1_700_000_000.0
     started = None if age is None else start_token(SECRET, clock=lambda: now - age)
-    assert looks_automated(posted(website, started), min_seconds, SECRET, clock=lambda: now) is automated
+    assert looks_automated(website, started, min_seconds, SECRET, clock=lambda: now) is automated
 
 
 # ---------------------------------------------------------------- rate limits

@@ -50,3 +50,21 @@ def test_upgrade_matches_models_and_downgrade_empties(empty_database_url):
         upgrade()  # and back up again: downgrade left nothing behind that blocks it
         assert "answers" in sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("empty_database_url", ["postgres"], indirect=True)  # SQLite checks on the parent key's own index
+def test_answers_foreign_key_check_on_an_empty_table_uses_the_response_key(empty_database_url):
+    """PostgreSQL keeps a connection's plan for checking answers' foreign key from its first use, often
+    while responses is empty: that plan must look the response up by (survey_id, id), never scan the
+    survey's responses (which made each submission slower than the one before, migration 0004)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            connection.exec_driver_sql(
+                "PREPARE fk_check(int, bigint) AS SELECT 1 FROM ONLY responses x WHERE survey_id = $1 AND id = $2 FOR KEY SHARE OF x"
+            )
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN EXECUTE fk_check(1, 1)"))
+        db.engine.dispose()
+    assert "Index Cond: ((survey_id = $1) AND (id = $2))" in plan, plan

@@ -51,12 +51,14 @@ def seconds_since_start(token: str | None, secret_key: str, *, clock: Clock = ti
     return clock() - signed_at.timestamp()
 
 
-def looks_automated(form, min_seconds: float, secret_key: str, *, clock: Clock = time.time) -> bool:
-    """True when the honeypot was filled in, or the form came back sooner than ``min_seconds`` after it was shown
-    (or without a valid start time). A ``min_seconds`` of 0 switches the time check off."""
-    if (form.website.data or "").strip():
+def looks_automated(
+    honeypot: str | None, started: str | None, min_seconds: float, secret_key: str, *, clock: Clock = time.time
+) -> bool:
+    """True when the honeypot field was filled in, or the form came back sooner than ``min_seconds`` after it
+    was shown (or without a valid ``started`` token). A ``min_seconds`` of 0 switches the time check off."""
+    if (honeypot or "").strip():
         return True
     if min_seconds <= 0:
         return False
-    elapsed = seconds_since_start(form.started.data, secret_key, clock=clock)
+    elapsed = seconds_since_start(started, secret_key, clock=clock)
     return elapsed is None or elapsed < min_seconds

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from babel import support
 from flask import current_app, request
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, HiddenField, StringField
 from wtforms.i18n import messages_path
@@ -18,8 +18,8 @@ from wtforms.validators import ValidationError
 
 from ..i18n import _
 from ..models import Survey
-from ..responses.rules import FieldRule, StructureCache, compile_rules, structure_key
-from .bots import start_token
+from ..responses.rules import AnswerRow, FieldRule, StructureCache, compile_rules, structure_key
+from .bots import looks_automated, start_token
 from .snapshot import SurveyView
 
 _SUBMISSION_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -136,3 +136,57 @@ def build_survey_form(survey: Survey | SurveyView, language: str, formdata: Mult
         tokens = FormTokens.new()
         form.submission_id.data, form.started.data = tokens.submission_id, tokens.started
     return form
+
+
+#: The form's own fields, besides one per question (per matrix item).
+_TOKEN_FIELDS = ("submission_id", "website", "started")
+
+
+@dataclass(frozen=True)
+class CheckedSubmission:
+    """A submission that passed every check of the survey's form."""
+
+    submission_id: str
+    #: (question id, option id, item id, scale point id, text) for each answer, ready to store.
+    rows: list[tuple[int, *AnswerRow]]
+
+
+def quick_check(survey: SurveyView, language: str, formdata: MultiDict) -> CheckedSubmission | None:
+    """The submission, when it passes every check the generated form makes, checked without building
+    the form (which was most of the work of a submission); None when the form must decide: to refuse
+    it with its messages, or to thank and drop a bot.
+
+    The same checks as :class:`SurveyForm`, by the same functions: the bot defences, the CSRF
+    token, the submission id, no field the survey does not ask, and each field's answer rules.
+    """
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True):
+        return None  # a form without a CSRF field (tests) has other fields: let it decide
+    rules, _form_class = _generated.get(survey.structure, lambda: _generate(survey))
+    csrf_field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    tokens = {name: formdata.getlist(name) for name in (csrf_field, *_TOKEN_FIELDS)}
+    if any(len(values) != 1 for name, values in tokens.items() if name != "website") or len(tokens["website"]) > 1:
+        return None
+    submission_id, started = tokens["submission_id"][0], tokens["started"][0]
+    honeypot = tokens["website"][0] if tokens["website"] else None
+    if looks_automated(honeypot, started, config["MIN_FILL_SECONDS"], config["SECRET_KEY"]):
+        return None
+    if not _SUBMISSION_PATTERN.match(submission_id) or any(name not in rules and name not in tokens for name in formdata):
+        return None
+    try:
+        validate_csrf(tokens[csrf_field][0])
+    except ValidationError:
+        return None
+    rows = []
+    for name, rule in rules.items():
+        problems, answers = rule.evaluate(formdata.getlist(name), language)
+        if problems:
+            return None
+        rows.extend((rule.question_id, *answer) for answer in answers)
+    return CheckedSubmission(submission_id, rows)
+
+
+def answer_rows(form: SurveyForm) -> list[tuple[int, *AnswerRow]]:
+    """The rows to store for a form that validated."""
+    values = form.answers()
+    return [(rule.question_id, *answer) for name, rule in form.rules.items() for answer in rule.answer_rows(values.get(name, []))]

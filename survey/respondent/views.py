@@ -15,7 +15,7 @@ from ..responses.store import Submission, store_submission
 from ..security import limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
-from .forms import FormTokens, build_survey_form
+from .forms import CheckedSubmission, FormTokens, answer_rows, build_survey_form, quick_check
 from .pages import PageWithHoles
 from .snapshot import SurveyView, current_snapshot
 
@@ -102,14 +102,17 @@ def submit(slug: str, *, recheck: bool):
         formdata = request.form
     except RequestEntityTooLarge:
         return render_template("respondent/too_large.html", survey=survey), 400
-    form = build_survey_form(survey, language, formdata)
     thanks = redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
-    if looks_automated(form, current_app.config["MIN_FILL_SECONDS"], current_app.config["SECRET_KEY"]):
-        return thanks  # thanked and dropped, before validation: a bot learns nothing from the reply
-    if not form.validate():
-        return (render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400) if decisive else None
+    checked = quick_check(survey, language, formdata)
+    if checked is None:  # the form decides: bots are thanked and dropped, mistakes shown with their messages
+        form = build_survey_form(survey, language, formdata)
+        if looks_automated(form.website.data, form.started.data, current_app.config["MIN_FILL_SECONDS"], current_app.config["SECRET_KEY"]):
+            return thanks  # before validation: a bot learns nothing from the reply
+        if not form.validate():
+            return (render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400) if decisive else None
+        checked = CheckedSubmission(form.submission_id.data, answer_rows(form))
     # Stored straight away (no look-up first): a replayed form or a double click keeps one response.
-    stored = store_submission(survey, form.answers(), rules=form.rules, uid=form.submission_id.data, language=language)
+    stored = store_submission(survey, checked.rows, uid=checked.submission_id, language=language)
     return None if stored is Submission.SURVEY_CHANGED else thanks
 
 

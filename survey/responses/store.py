@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import insert, select
@@ -134,21 +134,15 @@ _INSERT_RESPONSE_IF_CURRENT_SQLITE = sql_text(
 )
 
 
-def store_submission(
-    survey: SurveyView, values: Mapping[str, list[str]], *, rules: Mapping[str, FieldRule], uid: str, language: str
-) -> Submission:
+def store_submission(survey: SurveyView, rows: Sequence[Sequence], *, uid: str, language: str) -> Submission:
     """Store a resident's checked answers, committed, if the survey is still at the revision they were checked with.
 
-    The resident's hot path: on PostgreSQL one statement outside any transaction (so no BEGIN and
+    ``rows``: (question id, option id, item id, scale point id, text) for each answer. The
+    resident's hot path: on PostgreSQL one statement outside any transaction (so no BEGIN and
     COMMIT round trips; a statement is atomic by itself), on SQLite two in one write transaction.
     The survey's revision is checked by the insert itself, so a page may have used a snapshot
     that was a moment old (``SURVEY_RECHECK_SECONDS``) without storing answers to a changed survey.
     """
-    rows = [
-        [rule.question_id, option_id, item_id, scale_point_id, text]
-        for name, rule in rules.items()
-        for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, []))
-    ]
     params = {
         "survey_id": survey.id,
         "revision": survey.revision,
@@ -156,7 +150,7 @@ def store_submission(
         "language": language,
         "channel": Channel.ONLINE.value,
         "submitted_at": utcnow(),
-        "rows": json.dumps(rows, ensure_ascii=False),
+        "rows": json.dumps(rows, ensure_ascii=False),  # text as itself: a \uXXXX escape fails on a non-UTF8 database
     }
     if db.session.get_bind().dialect.name == "postgresql":
         statements_without_transaction()
