@@ -70,4 +70,10 @@ def _add_security_headers(response):
 
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks and not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+        # Only the routes decorated with @limiter.limit have limits, and their decorator counts them.
+        # Flask-Limiter's own check before every request would find nothing to count, at a cost on
+        # every page (a resident's form and thank-you page included).
+        checks.remove(limiter._check_request_limit)
     app.after_request(_add_security_headers)
