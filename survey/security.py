@@ -71,9 +71,20 @@ def _add_security_headers(response):
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
     checks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in checks and not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+    if limiter._check_request_limit in checks and not _limits_outside_decorators():
         # Only the routes decorated with @limiter.limit have limits, and their decorator counts them.
         # Flask-Limiter's own check before every request would find nothing to count, at a cost on
         # every page (a resident's form and thank-you page included).
         checks.remove(limiter._check_request_limit)
     app.after_request(_add_security_headers)
+
+
+def _limits_outside_decorators() -> bool:
+    """Whether any limit (default, application-wide, blueprint or meta) needs the check before every request."""
+    manager = limiter.limit_manager
+    return any(
+        getattr(holder, name, None)
+        for holder, name in (
+            (manager, "_default_limits"), (manager, "_application_limits"), (manager, "_blueprint_limits"), (limiter, "_meta_limits")
+        )
+    )

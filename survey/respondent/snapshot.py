@@ -161,11 +161,13 @@ def current_snapshot(slug: str, max_age: float = 0.0) -> SurveyView | None:
     content, never older.) With ``max_age`` > 0, not even that query when this app read the
     revision less than ``max_age`` seconds ago: an edit then reaches residents that much later.
     """
-    checked = current_app.extensions.setdefault("survey_revision_checked", {})
+    checked = current_app.extensions.setdefault("survey_revision_checked", {})  # slug -> (asked at, id, revision)
     if max_age > 0:
         last = checked.get(slug)
         if last is not None and time.monotonic() - last[0] < max_age:
-            return last[1]
+            kept = _snapshots.peek(last[1:])
+            if kept is not None:
+                return kept
     asked_at = time.monotonic()  # before the query: the snapshot is at least this fresh
     surveys = Survey.__table__  # a Core query: this runs on every resident request
     current = request_connection().execute(select(surveys.c.id, surveys.c.revision).where(surveys.c.slug == slug)).first()
@@ -179,5 +181,5 @@ def current_snapshot(slug: str, max_age: float = 0.0) -> SurveyView | None:
 
     snapshot = _snapshots.get((current.id, current.revision), load)
     if snapshot is not None:
-        checked[slug] = (asked_at, snapshot)
+        checked[slug] = (asked_at, current.id, current.revision)
     return snapshot

@@ -270,6 +270,11 @@ class StructureCache:
                 self._entries.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> object | None:
+        """What is kept for ``key``, or None; never builds."""
+        with self._lock:
+            return self._entries.get(key)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import DateTime, bindparam, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
@@ -124,14 +124,14 @@ _SUBMIT_POSTGRESQL = sql_text(
     )
     SELECT EXISTS (SELECT FROM current_survey) AS survey_current, (SELECT id FROM response) AS response_id
     """
-)
+).bindparams(bindparam("submitted_at", type_=DateTime(timezone=True)))
 
 #: SQLite has no INSERT inside WITH: the response row first (if the survey is unchanged), then its answers.
 _INSERT_RESPONSE_IF_CURRENT_SQLITE = sql_text(
     "INSERT INTO responses (survey_id, uid, language, channel, submitted_at)"
     " SELECT id, :uid, :language, :channel, :submitted_at FROM surveys WHERE id = :survey_id AND revision = :revision"
     " ON CONFLICT (survey_id, uid) DO NOTHING"
-)
+).bindparams(bindparam("submitted_at", type_=DateTime(timezone=True)))  # stored as the ORM stores it
 
 
 def store_submission(survey: SurveyView, rows: Sequence[Sequence], *, uid: str, language: str) -> Submission:
@@ -154,7 +154,11 @@ def store_submission(survey: SurveyView, rows: Sequence[Sequence], *, uid: str, 
     }
     if db.session.get_bind().dialect.name == "postgresql":
         statements_without_transaction()
-        outcome = request_connection().execute(_SUBMIT_POSTGRESQL, params).one()
+        try:
+            outcome = request_connection().execute(_SUBMIT_POSTGRESQL, params).one()
+        except IntegrityError:  # an edit removed a question or option between the check and the insert
+            db.session.rollback()
+            return Submission.SURVEY_CHANGED
         db.session.commit()  # nothing to send when the statement ran on its own; else ends the reads before it
         if outcome.response_id is not None:
             return Submission.STORED
