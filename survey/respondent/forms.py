@@ -184,9 +184,3 @@ def quick_check(survey: SurveyView, language: str, formdata: MultiDict) -> Check
             return None
         rows.extend((rule.question_id, *answer) for answer in answers)
     return CheckedSubmission(submission_id, rows)
-
-
-def answer_rows(form: SurveyForm) -> list[tuple[int, *AnswerRow]]:
-    """The rows to store for a form that validated."""
-    values = form.answers()
-    return [(rule.question_id, *answer) for name, rule in form.rules.items() for answer in rule.answer_rows(values.get(name, []))]

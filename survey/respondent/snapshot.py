@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -81,8 +80,6 @@ class SurveyView:
     questions: tuple[QuestionView, ...]
     #: ``rules.structure_key`` of the survey, worked out once (it is the key of the generated form class).
     structure: tuple | None = field(default=None, compare=False)
-    #: The blank questions' markup by (page language, fallbacks marked), rendered on first use (views.blank_questions).
-    blank_questions: dict[tuple[str, bool], Markup] = field(default_factory=dict, compare=False)
     #: Whole pages that are the same for every resident, by what else they depend on (views.form_page).
     pages: dict[tuple, object] = field(default_factory=dict, compare=False)
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..database import statements_without_transaction
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
-from ..responses.store import Submission, store_submission
+from ..responses.store import Submission, answer_rows, store_submission
 from ..security import limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
-from .forms import CheckedSubmission, FormTokens, answer_rows, build_survey_form, quick_check
+from .forms import CheckedSubmission, FormTokens, build_survey_form, quick_check
 from .pages import PageWithHoles
 from .snapshot import SurveyView, current_snapshot
 
@@ -32,20 +31,6 @@ def load_survey(slug: str, *, recheck: bool = True) -> SurveyView:
     return survey
 
 
-def blank_questions(survey: SurveyView, language: str) -> Markup:
-    """The questions of an unanswered form in ``language``: the same for every resident, so rendered once.
-
-    Keyed on ``g.mark_fallbacks`` too, so a page that marks untranslated texts for staff never
-    shares markup with residents' pages (the builder's preview has its own view today)."""
-    key = (language, bool(g.get("mark_fallbacks")))
-    markup = survey.blank_questions.get(key)
-    if markup is None:
-        form = build_survey_form(survey, language)
-        markup = Markup(render_template("respondent/_blank_questions.html", survey=survey, form=form))
-        survey.blank_questions[key] = markup
-    return markup
-
-
 @bp.get("/")
 def home():
     surveys = db.session.scalars(select(Survey).where(Survey.status == SurveyStatus.OPEN.value).order_by(Survey.slug))
@@ -58,8 +43,7 @@ def form_page(survey: SurveyView, language: str) -> str:
     every resident, so it is rendered once per survey revision and language (pages.py)."""
 
     def render(tokens: FormTokens) -> str:
-        questions = blank_questions(survey, language)
-        return render_template("respondent/form.html", survey=survey, form=None, tokens=tokens, blank_questions=questions)
+        return render_template("respondent/form.html", survey=survey, form=build_survey_form(survey, language), tokens=tokens)
 
     key = (language, bool(g.get("mark_fallbacks")), request.script_root)
     if key not in survey.pages:
@@ -110,7 +94,7 @@ def submit(slug: str, *, recheck: bool):
             return thanks  # before validation: a bot learns nothing from the reply
         if not form.validate():
             return (render_template("respondent/form.html", survey=survey, form=form, tokens=FormTokens.of(form)), 400) if decisive else None
-        checked = CheckedSubmission(form.submission_id.data, answer_rows(form))
+        checked = CheckedSubmission(form.submission_id.data, answer_rows(form.rules, form.answers()))
     # Stored straight away (no look-up first): a replayed form or a double click keeps one response.
     stored = store_submission(survey, checked.rows, uid=checked.submission_id, language=language)
     return None if stored is Submission.SURVEY_CHANGED else thanks

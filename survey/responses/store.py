@@ -43,6 +43,11 @@ def response_exists(survey: Survey, uid: str) -> bool:
     return db.session.scalar(select(Response.id).where(Response.survey_id == survey.id, Response.uid == uid)) is not None
 
 
+def answer_rows(rules: Mapping[str, FieldRule], values: Mapping[str, list[str]]) -> list[tuple]:
+    """(question id, option id, item id, scale point id, text) for each answer in ``values``, which passed ``rules``."""
+    return [(rule.question_id, *row) for name, rule in rules.items() for row in rule.answer_rows(values.get(name, []))]
+
+
 Written = TypeVar("Written")
 
 
@@ -78,19 +83,16 @@ def insert_response(
 
     ``values`` must already have passed the rules; the database's composite keys back them up.
     Pass the ``rules`` the values were checked with to avoid compiling them again. Two statements
-    rather than ORM objects, the answers sent as one JSON document: a resident's submission is the
-    hot path, and one statement per answer row was most of the database's work for it.
+    rather than ORM objects, the answers sent as one JSON document (one statement per answer row
+    was most of the database's work). Paper entry stores with it; residents' submissions go
+    through :func:`store_submission`.
     """
     connection = db.session.connection()
     # inserted_primary_key: RETURNING on PostgreSQL, lastrowid on SQLite (RETURNING there needs SQLite 3.35).
     response_id = connection.execute(
         insert(RESPONSES).values(survey_id=survey.id, uid=uid, language=language, channel=channel)
     ).inserted_primary_key[0]
-    rows = [
-        [rule.question_id, option_id, item_id, scale_point_id, text]
-        for name, rule in (rules if rules is not None else compile_rules(survey)).items()
-        for option_id, item_id, scale_point_id, text in rule.answer_rows(values.get(name, []))
-    ]
+    rows = answer_rows(rules if rules is not None else compile_rules(survey), values)
     if rows:
         statement = _INSERT_ANSWERS[connection.dialect.name]
         document = json.dumps(rows, ensure_ascii=False)  # text as itself: a \uXXXX escape fails on a non-UTF8 database
