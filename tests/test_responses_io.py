@@ -274,3 +274,33 @@ def test_export_without_sensitive_leaves_out_free_text_and_sensitive_questions(a
     assert result.exit_code == 0, result.output
     header = out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     assert "comments" not in header and "ethnicity" not in header and "town" in header
+
+
+def test_an_import_leaves_every_key_whole_and_keys_are_checked_again_afterwards(app, loaded, tmp_path):
+    """The CLI's import writes without SQLite checking each key (it vouches for them): the stored
+    rows must still satisfy every foreign key, and the next transaction must check keys again."""
+    from survey.extensions import db
+
+    assert import_csv(loaded, write(tmp_path, "\n".join([HEADER, *GOOD_ROWS]) + "\n")).exit_code == 0
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+            assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        response_id, survey_id, question_id = db.session.execute(sa.text(
+            "SELECT a.response_id, a.survey_id, a.question_id FROM answers a WHERE a.option_id IS NOT NULL LIMIT 1"
+        )).one()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text(
+                "INSERT INTO answers (response_id, survey_id, question_id, option_id) VALUES (:r, :s, :q, 999999)"
+            ), {"r": response_id, "s": survey_id, "q": question_id})
+        db.session.rollback()
+
+
+def test_begin_bulk_load_refuses_a_session_that_has_begun(app):
+    from survey.database import begin_bulk_load
+    from survey.extensions import db
+
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        with pytest.raises(RuntimeError, match="must begin"):
+            begin_bulk_load()

@@ -9,6 +9,7 @@ import click
 
 from ..audit import record
 from ..commands import command_group, fail, get_survey
+from ..database import begin_bulk_load
 from ..extensions import db
 from .csv_import import ImportFailed, import_responses
 from .export import write_csv, write_xlsx
@@ -30,6 +31,7 @@ def import_command(slug: str, file: Path) -> None:
     is listed with its row and column. Rows whose response_id was imported before
     are skipped, so importing the same file twice adds nothing.
     """
+    begin_bulk_load()
     survey = get_survey(slug)
     size = file.stat().st_size
     with file.open("rb") as stream, click.progressbar(length=size, label=f"Importing {file.name}", file=sys.stderr) as bar:

@@ -47,7 +47,8 @@ _BATCH_CHARACTERS = 16_000_000  # a batch of long texts ends sooner: memory, and
 _KNOWN_CELLS_LIMIT = 50_000
 _CHANNELS = frozenset(channel.value for channel in Channel)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
-_KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
+_KINDS = "import_answer_kinds"
+_SKIP_KNOWN_IDS = "ON CONFLICT (uid, survey_id) DO NOTHING"  # a row whose response id is known is left out  # a temporary table: one connection's, gone at the end of the import
 
 
 @dataclass(frozen=True)
@@ -548,27 +549,26 @@ class _BatchWriter:
 
     def write(self, batch: list[_Row], result: ImportResult, problems: _Problems) -> None:
         document = "[" + ",".join([row for _, _, row in batch]) + "]"
+        if self._insert(document, len(batch)):
+            result.added += len(batch)
+            return
+        # Some response id is known already (a re-import) or repeated: sort the batch out row by row.
         existing = self._existing_ids(batch, document)
-        uids = {uid for _, uid, _ in batch}
-        if existing or len(uids) != len(batch):
-            in_batch: set[str] = set()
-            new = []
-            for row_number, uid, row in batch:
-                if uid in in_batch or existing.get(uid, 0) >= self.first_new_id:
-                    problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
-                elif uid in existing:
-                    result.already_there += 1
-                else:
-                    in_batch.add(uid)
-                    new.append(row)
-            if problems.total:
-                return
-            document, count = "[" + ",".join(new) + "]", len(new)
-        else:
-            count = len(batch)
-        if count:
-            self._insert(document, count)
-            result.added += count
+        in_batch: set[str] = set()
+        new = []
+        for row_number, uid, row in batch:
+            if uid in in_batch or existing.get(uid, 0) >= self.first_new_id:
+                problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
+            elif uid in existing:
+                result.already_there += 1
+            else:
+                in_batch.add(uid)
+                new.append(row)
+        if problems.total or not new:
+            return
+        if not self._insert("[" + ",".join(new) + "]", len(new)):
+            raise RuntimeError("a response id of the batch was stored while the import held the write lock")
+        result.added += len(new)
 
     def _cursor(self):
         return self.connection.connection.dbapi_connection.cursor()
@@ -594,24 +594,36 @@ class _BatchWriter:
         finally:
             cursor.close()
 
-    def _insert(self, document: str, count: int) -> None:
+    def _insert(self, document: str, count: int) -> bool:
+        """Store the rows, unless one of their response ids is stored already: then store nothing.
+
+        The responses are inserted skipping known ids, which costs nothing when there are none (the
+        usual case); when one was skipped, the batch is undone for the caller to sort out.
+        """
         cursor = self._cursor()
         try:
-            if self.dialect == "postgresql":
-                self._insert_postgresql(cursor, document, count)
-            else:
-                self._insert_sqlite(cursor, document, count)
+            cursor.execute("SAVEPOINT import_batch")
+            insert = self._insert_postgresql if self.dialect == "postgresql" else self._insert_sqlite
+            stored = insert(cursor, document, count)
+            if not stored:
+                cursor.execute("ROLLBACK TO SAVEPOINT import_batch")
+            cursor.execute("RELEASE SAVEPOINT import_batch")
+            return stored
         finally:
             cursor.close()
 
-    def _insert_sqlite(self, cursor, document: str, count: int) -> None:
-        first, self.next_id = self.next_id, self.next_id + count
+    def _insert_sqlite(self, cursor, document: str, count: int) -> bool:
+        first = self.next_id
         cursor.execute(
             "INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at)"
             " SELECT ?1 + key, ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-            " coalesce(json_extract(value, '$[3]'), ?3) FROM json_each(?4)",
+            " coalesce(json_extract(value, '$[3]'), ?3) FROM json_each(?4) WHERE true"
+            f" {_SKIP_KNOWN_IDS}",
             (first, self.survey_id, _sqlite_timestamp(self.started), document),
         )
+        if cursor.rowcount != count:
+            return False
+        self.next_id += count
         # CROSS JOIN keeps the order of the loops: rows, then each row's answers, then the kind by its id.
         cursor.execute(
             "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
@@ -621,8 +633,9 @@ class _BatchWriter:
             " WHERE k.id = CASE a.type WHEN 'array' THEN json_extract(a.value, '$[0]') ELSE a.atom END",
             (first, self.survey_id, document),
         )
+        return True
 
-    def _insert_postgresql(self, cursor, document: str, count: int) -> None:
+    def _insert_postgresql(self, cursor, document: str, count: int) -> bool:
         # The sequence hands out ids that concurrent web submissions will not also take.
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, %s)", (count,), prepare=False
@@ -631,10 +644,13 @@ class _BatchWriter:
         cursor.execute(
             "INSERT INTO responses (id, survey_id, uid, language, channel, submitted_at)"
             " SELECT (%(ids)s::bigint[])[r.n], %(survey)s, r.v->>0, r.v->>1, r.v->>2, coalesce((r.v->>3)::timestamptz, %(started)s)"
-            " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)",
+            " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)"
+            f" {_SKIP_KNOWN_IDS}",
             {"ids": ids, "survey": self.survey_id, "started": self.started, "rows": document},
             prepare=False,
         )
+        if cursor.rowcount != count:
+            return False
         cursor.execute(
             "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
             " SELECT (%(ids)s::bigint[])[r.n], %(survey)s, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
@@ -646,6 +662,7 @@ class _BatchWriter:
             {"ids": ids, "survey": self.survey_id, "rows": document},
             prepare=False,
         )
+        return True
 
 
 def _sqlite_timestamp(moment: datetime) -> str:
