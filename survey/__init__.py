@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import REPO_ROOT, build_config
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,12 +20,12 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(build_config(Path(app.instance_path), config))
 
-    from . import database, errors, i18n, security, templating
+    from . import database, errors, i18n, schema_migrations, security, templating
     from .accounts import access
 
     db.init_app(app)
     database.init_app(app)
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    schema_migrations.init_app(app, directory=str(REPO_ROOT / "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     templating.init_app(app)

@@ -10,6 +10,7 @@ from flask_migrate import downgrade, upgrade
 
 from survey import create_app
 from survey.extensions import db
+from survey.schema_migrations import load_migrations
 
 from .conftest import postgres_url, skip_or_fail
 
@@ -39,6 +40,7 @@ def empty_database_url(request, tmp_path):
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_upgrade_matches_models_and_downgrade_empties(empty_database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
+    load_migrations(app)
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -58,6 +60,7 @@ def test_answers_foreign_key_check_on_an_empty_table_uses_the_response_key(empty
     while responses is empty: that plan must look the response up by (survey_id, id), never scan the
     survey's responses (which made each submission slower than the one before, migration 0004)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
+    load_migrations(app)
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -68,3 +71,23 @@ def test_answers_foreign_key_check_on_an_empty_table_uses_the_response_key(empty
             plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN EXECUTE fk_check(1, 1)"))
         db.engine.dispose()
     assert "Index Cond: ((survey_id = $1) AND (id = $2))" in plan, plan
+
+
+def test_flask_db_commands_run_through_the_cli_and_other_commands_never_import_alembic(tmp_path):
+    """`flask db` is registered without importing Alembic; its commands and options still work."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import TESTS
+
+    repo = TESTS.parent
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "SECRET_KEY": "x"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    upgraded = subprocess.run([*flask, "db", "-d", "migrations", "upgrade"], cwd=repo, env=env, capture_output=True, text=True)
+    assert upgraded.returncode == 0, upgraded.stderr
+    current = subprocess.run([*flask, "db", "current"], cwd=repo, env=env, capture_output=True, text=True)
+    assert current.returncode == 0 and "(head)" in current.stdout, current.stdout + current.stderr
+    probe = "import sys; from app import create_app; create_app().test_cli_runner().invoke(args=['survey', 'list']); print('alembic' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
+    assert imported.stdout.strip() == "False", imported.stdout + imported.stderr

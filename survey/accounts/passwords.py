@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,9 +11,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ..i18n import _
 
 _hasher = PasswordHasher()  # argon2id
-#: Verified when an e-mail is unknown, so a wrong address takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD_LENGTH = 12
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when an e-mail is unknown, so a wrong address takes as long as a wrong password.
+
+    Made at the first sign-in rather than at import: hashing takes a tenth of a second, and most
+    processes (every command, every worker serving residents) never verify a password.
+    """
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +30,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
