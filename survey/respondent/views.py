@@ -56,16 +56,21 @@ def form_page(survey: SurveyView, language: str) -> str:
 SUBMISSION_ATTEMPTS = 3
 
 
-@bp.route("/s/<slug>", methods=["GET", "POST"])
-@csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
-@limiter.limit(submission_rate_limit, methods=["POST"])
+@bp.get("/s/<slug>")
 def answer(slug: str):
-    if request.method == "GET":
-        statements_without_transaction()  # showing the form only reads (if it needs the database at all)
-        survey = load_survey(slug, recheck=False)
-        if not survey.is_accepting():
-            return render_template("respondent/unavailable.html", survey=survey)
-        return form_page(survey, str(get_locale()))
+    statements_without_transaction()  # showing the form only reads (if it needs the database at all)
+    survey = load_survey(slug, recheck=False)
+    if not survey.is_accepting():
+        return render_template("respondent/unavailable.html", survey=survey)
+    return form_page(survey, str(get_locale()))
+
+
+# A view of its own, so that only posting pays for the rate limit (Flask-Limiter's decorator
+# resolves its limits on every call, whatever the method).
+@bp.post("/s/<slug>")
+@csrf.exempt  # the generated form checks its own token, so an expired one can keep the answers
+@limiter.limit(submission_rate_limit)
+def send_answers(slug: str):
     for attempt in range(SUBMISSION_ATTEMPTS):
         reply = submit(slug, recheck=attempt > 0)
         if reply is not None:
