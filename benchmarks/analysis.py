@@ -162,12 +162,14 @@ def benchmark(args: argparse.Namespace, workdir: Path, url: str) -> None:
         run(["survey", "load", str(spec)], env)
         data = workdir / f"bench-{wave}.csv"
         write_wave_csv(data, args.rows, single, seed=int(wave))
+        os.sync()  # each stage starts with nothing left to write from the one before
         seconds, peak, _ = run(["responses", "import", f"bench-{wave}", str(data)], env)
         print(f"import {wave}: {args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s, peak {peak:.0f} MB")
         data.unlink()
     if args.postgres:
         with sa.create_engine(url).connect() as connection:
             connection.execute(sa.text("ANALYZE"))
+    os.sync()  # the imports leave gigabytes to write out: time the queries once that is done
 
     startup, startup_peak, _ = run(["analysis", "--help"], env)
     print(f"start-up (flask process, app created): {startup:.2f} s, peak {startup_peak:.0f} MB")
