@@ -432,8 +432,9 @@ def bench_backend(backend: str, args: argparse.Namespace, questionnaire: Questio
             stored = bare_count(url)
             print(f"  bare insert: {len(bare.latencies):,} inserts in {bare.elapsed:.1f} s = {bare_rate:.1f} inserts/s; POST {describe(bare)}; stored {stored:,}")
             ratio = rate / bare_rate if bare_rate else float("nan")
+            requests = 3 if args.follow_thanks else 2
             print(f"  ratio: survey submissions/s = {ratio:.2f} x bare inserts/s"
-                  f" (for information: each submission is two requests, so per HTTP request {2 * ratio:.2f} x)")
+                  f" (for information: each submission is {requests} requests, so per HTTP request {requests * ratio:.2f} x)")
             return {"rate": rate, "p95": percentile(survey.latencies, 0.95), "ratio": ratio}
         finally:
             if backend == "postgres":

@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     database.init_app(app)
-    schema_migrations.init_app(app, directory=str(REPO_ROOT / "migrations"))
+    schema_migrations.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     templating.init_app(app)

@@ -22,4 +22,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 babel = Babel()
+# Flask-Migrate is set up only when a `flask db` command runs: see schema_migrations.py.
 csrf = CSRFProtect()

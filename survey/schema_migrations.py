@@ -10,11 +10,13 @@ import click
 from flask import Flask, g
 from flask.cli import ScriptInfo, with_appcontext
 
+from .config import REPO_ROOT
 from .extensions import db
 
+MIGRATIONS = REPO_ROOT / "migrations"
 
-def init_app(app: Flask, directory: str) -> None:
-    app.extensions["migrations_directory"] = directory
+
+def init_app(app: Flask) -> None:
     app.cli.add_command(_migration_commands)
 
 
@@ -27,7 +29,7 @@ def load_migrations(app: Flask) -> click.Group:
     from flask_migrate.cli import db as commands
 
     if "migrate" not in app.extensions:
-        Migrate(app, db, directory=app.extensions["migrations_directory"])
+        Migrate(app, db, directory=str(MIGRATIONS))
     return commands
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -12,7 +16,7 @@ from survey import create_app
 from survey.extensions import db
 from survey.schema_migrations import load_migrations
 
-from .conftest import postgres_url, skip_or_fail
+from .conftest import TESTS, postgres_url, skip_or_fail
 
 MIGRATION_DB = "safer_voices_migration_test"
 
@@ -75,12 +79,6 @@ def test_answers_foreign_key_check_on_an_empty_table_uses_the_response_key(empty
 
 def test_flask_db_commands_run_through_the_cli_and_other_commands_never_import_alembic(tmp_path):
     """`flask db` is registered without importing Alembic; its commands and options still work."""
-    import os
-    import subprocess
-    import sys
-
-    from .conftest import TESTS
-
     repo = TESTS.parent
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "SECRET_KEY": "x"}
     flask = [sys.executable, "-m", "flask", "--app", "app"]

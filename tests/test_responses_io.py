@@ -296,6 +296,23 @@ def test_an_import_leaves_every_key_whole_and_keys_are_checked_again_afterwards(
         db.session.rollback()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # keys are switched off only on SQLite
+def test_a_bulk_load_connection_checks_keys_again_once_returned(app):
+    from survey.database import begin_bulk_load
+    from survey.extensions import db
+
+    with app.app_context():
+        begin_bulk_load()
+        connection = db.session.connection().connection.dbapi_connection
+        assert connection.execute("PRAGMA foreign_keys").fetchone() == (0,)
+        db.session.commit()  # returns the connection to the pool
+        assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        begin_bulk_load()
+        connection = db.session.connection().connection.dbapi_connection
+        db.session.rollback()
+        assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
 def test_begin_bulk_load_refuses_a_session_that_has_begun(app):
     from survey.database import begin_bulk_load
     from survey.extensions import db

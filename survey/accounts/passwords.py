@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,16 +11,7 @@ from ..i18n import _
 
 _hasher = PasswordHasher()  # argon2id
 MIN_PASSWORD_LENGTH = 12
-
-
-@cache
-def _dummy_hash() -> str:
-    """Verified when an e-mail is unknown, so a wrong address takes as long as a wrong password.
-
-    Made at the first sign-in rather than at import: hashing takes a tenth of a second, and most
-    processes (every command, every worker serving residents) never verify a password.
-    """
-    return _hasher.hash(secrets.token_hex(16))
+_dummy_hash: str | None = None  # see _take_as_long_as_a_verification
 
 
 def hash_password(password: str) -> str:
@@ -29,10 +19,30 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        _take_as_long_as_a_verification(password)
+        return False
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _take_as_long_as_a_verification(password: str) -> None:
+    """For an unknown e-mail, so a wrong address takes as long as a wrong password.
+
+    Verifies against a hash made at the first such sign-in; making it takes as long as verifying,
+    so that first one is no quicker or slower either. (Not made at import: most processes, every
+    command and every worker serving residents, never check a password.)
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_hex(16))
+        return
+    try:
+        _hasher.verify(_dummy_hash, password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 def needs_rehash(password_hash: str) -> bool:
