@@ -56,8 +56,9 @@ def begin_bulk_load() -> None:
     For a writer that only stores ids it read in this same transaction, under SQLite's write lock
     (the CSV import: its survey's own questions and options, responses it numbered itself): on
     SQLite its rows are not checked against their foreign keys one by one, which is a fifth of a
-    large import's time. The connection checks keys again once it goes back to the pool. No
-    difference on PostgreSQL. Call before the session has begun a transaction.
+    large import's time (the rows are not re-verified later). Key checks are switched back on when
+    the connection goes back to the pool. No difference on PostgreSQL. Call before the session
+    has begun a transaction.
     """
     session = db.session()
     if session.in_transaction():
