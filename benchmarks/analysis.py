@@ -126,7 +126,7 @@ def bare_group_by(url: str, question: str) -> float:
 def database_url(postgres: bool, workdir: Path) -> str:
     if not postgres:
         return f"sqlite:///{workdir / 'benchmark.sqlite'}"
-    server_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+    server_url = (os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
     server = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_PG_DATABASE} WITH (FORCE)"))
@@ -188,7 +188,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, url: str) -> None:
 
 
 def drop_database() -> None:
-    server = sa.create_engine(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG), isolation_level="AUTOCOMMIT")
+    server = sa.create_engine((os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG), isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_PG_DATABASE} WITH (FORCE)"))
     server.dispose()

@@ -472,7 +472,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=None, help="submissions per run (default 3,000; 200 with --quick)")
     parser.add_argument("--concurrency", type=int, default=None, help="residents at a time (default 50; 10 with --quick)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default 2 per core + 1; 3 with --quick)")
-    parser.add_argument("--postgres-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG),
+    parser.add_argument("--postgres-url", default=(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG),
                         help="a database on the PostgreSQL server to use; the benchmark creates and drops its own `loadbench` there")
     parser.add_argument("--quick", action="store_true", help="a short run on SQLite, for the test suite")
     parser.add_argument("--ratelimit-storage", default=None,

@@ -44,7 +44,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def postgres_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL  # empty means unset, as in .ci/run
 
 
 _pg_prepared: dict[str, bool] = {}
