@@ -259,6 +259,39 @@ def test_an_error_while_reading_is_raised_to_the_caller_and_the_reader_stops(app
     assert response_count(app) == 0
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite queues imports for its write lock
+def test_an_import_while_another_runs_into_the_same_survey_says_so_and_imports_nothing(app, loaded, tmp_path):
+    from survey.extensions import db
+    from survey.responses.csv_import import import_responses
+
+    path = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\n" + "".join(f"id{n},north,very,very\n" for n in range(300)))
+    first_batch_stored, finish = threading.Event(), threading.Event()
+    first = {}
+
+    def first_import():
+        def progress(_position):  # called with the transaction open, after each batch is stored
+            first_batch_stored.set()
+            finish.wait(30)
+
+        with app.app_context(), open(path, "rb") as stream:
+            first["result"] = import_responses(_town_test(app), stream, progress=progress, batch_size=100)
+            db.session.commit()
+
+    thread = threading.Thread(target=first_import)
+    thread.start()
+    try:
+        assert first_batch_stored.wait(30)
+        second = import_csv(loaded, path)
+    finally:
+        finish.set()
+        thread.join(60)
+    assert second.exit_code == 1
+    assert f"Nothing was imported from {path}: another import into survey 'town-test' is running." in second.output
+    assert first["result"].added == 300
+    assert response_count(app) == 300
+    assert "Imported 0 responses into town-test; 300 already imported before, skipped." in import_csv(loaded, path).output
+
+
 def test_a_bad_row_after_many_good_batches_rolls_everything_back(app, loaded, tmp_path):
     good = "\n".join("north,very,very" for _ in range(12_000))
     result = import_csv(loaded, write(tmp_path, "town,concerns/knives,concerns/asb\n" + good + "\natlantis,very,very\n"))

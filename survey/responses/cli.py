@@ -11,7 +11,7 @@ from ..audit import record
 from ..commands import command_group, fail, get_survey
 from ..database import begin_bulk_load
 from ..extensions import db
-from .csv_import import ImportFailed, import_responses
+from .csv_import import ImportBusy, ImportFailed, import_responses
 from .export import write_csv, write_xlsx
 from .purge import PurgePlan, SurveyPurge, apply_purge, plan_purge
 
@@ -45,6 +45,9 @@ def import_command(slug: str, file: Path) -> None:
             if error.total > len(error.problems):
                 lines.append(f"… and {error.total - len(error.problems)} more problem(s).")
             fail(f"Nothing was imported from {file}: {error.total} problem(s).\n" + "\n".join(lines))
+        except ImportBusy as error:
+            fail(f"Nothing was imported from {file}: {error}. Run this again when it has finished;"
+                 " rows it imported are then skipped.")
     record("responses.import", f"survey {survey.slug}", file=file.name, added=result.added, skipped=result.already_there)
     db.session.commit()
     skipped = f"; {result.already_there} already imported before, skipped" if result.already_there else ""

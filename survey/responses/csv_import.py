@@ -49,6 +49,7 @@ _CHANNELS = frozenset(channel.value for channel in Channel)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 _KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
 _SKIP_KNOWN_IDS = "ON CONFLICT (survey_id, uid) DO NOTHING"  # a row whose response id is known is left out
+_IMPORT_LOCKS = 0x53560001  # PostgreSQL advisory locks of imports: (this number, survey id)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class ImportFailed(Exception):
     def __init__(self, problems: list[ImportProblem], total: int):
         super().__init__(f"{total} problem(s)")
         self.problems, self.total = problems, total
+
+
+class ImportBusy(Exception):
+    """Another import into the same survey is running (PostgreSQL); nothing was imported."""
 
 
 @dataclass
@@ -499,6 +504,14 @@ class _BatchWriter:
         if self.dialect == "sqlite":
             # Take SQLite's write lock now, so the highest id read next cannot be taken by another writer.
             self.connection.execute(text("UPDATE surveys SET status = status WHERE id = :id"), {"id": survey.id})
+        elif not self.connection.scalar(
+            text("SELECT pg_try_advisory_xact_lock(CAST(:kind AS integer), CAST(:id AS integer))"), {"kind": _IMPORT_LOCKS, "id": survey.id}
+        ):
+            # Two imports of one file at once would wait for each other's rows and then report them
+            # as repeated ids; one import per survey at a time can say what is going on instead.
+            slug = survey.slug
+            db.session.rollback()
+            raise ImportBusy(f"another import into survey '{slug}' is running")
         self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
