@@ -16,11 +16,11 @@ import pandas as pd
 from .errors import AnalysisError
 from .stats import two_proportion_z_test, wilson_interval
 
-ROW_COLUMNS = ["rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
-ROW_DTYPES = {"rank": "int64", "code": "str", "label": "str", "count": "int64", "base": "int64",
+ROW_COLUMNS = ["rank", "code", "wave_codes", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
+ROW_DTYPES = {"rank": "int64", "code": "str", "wave_codes": "object", "label": "str", "count": "int64", "base": "int64",
               "percent": "float64", "ci_low": "float64", "ci_high": "float64", "tied": "bool"}
 CHANGE_COLUMNS = ["code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"]
-COUNT_COLUMNS = ("code", "label", "position", "count", "base")
+COUNT_COLUMNS = ("code", "label", "position", "count", "base")  # and optionally wave_codes
 SUPPRESSED = "[c]"
 SUPPRESSED_CELLS = ["count", "percent", "ci_low", "ci_high"]
 QUESTION_TYPES = {"single": "a single-choice question", "multi": "a choose-several question", "matrix": "a matrix question"}
@@ -39,7 +39,7 @@ class WaveCounts:
     max_choices: int | None  # single → 1; multi → its limit or None (no limit); matrix → None
     base_rule: str  # answered | all | mentions
     question_text: str  # this wave's wording, default language
-    counts: pd.DataFrame  # code, label, position, count, base: one row per option or matrix item
+    counts: pd.DataFrame  # code, label, position, count, base (and wave_codes): one row per concept
     top_box: tuple[str, ...] = ()  # matrix: the scale codes counted as "concerned"
     respondents: int = 0  # respondents who answered the question
 
@@ -59,6 +59,7 @@ class WaveTable:
     tie_at_cutoff: bool  # a tie straddles the N-th place, so more than N rows are shown
     rows: pd.DataFrame  # ROW_COLUMNS: every row ranked within the top N
     all_rows: pd.DataFrame  # ROW_COLUMNS: every option or item
+    suppressed: bool = False  # too few respondents in a breakdown group: nothing of the wave is shown
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Comparison:
     changes: pd.DataFrame  # CHANGE_COLUMNS
     group: tuple[str, str] | None = None  # (code, label) of a breakdown group; None for the whole sample
     suppressed_threshold: int | None = None  # cells under this count show [c]
+    skipped_waves: tuple[tuple[str, str], ...] = ()  # (wave, why) for waves that asked the question but cannot be ranked
 
 
 def round_half_up(value: Fraction | float | int, places: int = 1) -> float:
@@ -85,7 +87,7 @@ def round_half_up(value: Fraction | float | int, places: int = 1) -> float:
 def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:
     """Rank by share with competition ranking: equal shares share a rank ("4=") and keep questionnaire order."""
     _check_wave(counts, top)
-    usable = counts.counts.loc[counts.counts["base"] > 0, list(COUNT_COLUMNS)].to_dict("records")
+    usable = counts.counts.loc[counts.counts["base"] > 0].to_dict("records")
     ordered = sorted(usable, key=lambda row: (-_share(row), row["position"]))
     ranks = _competition_ranks([_share(row) for row in ordered])
     records = [_ranked_row(row, rank, ranks.count(rank) > 1) for row, rank in zip(ordered, ranks)]
@@ -135,8 +137,10 @@ def _competition_ranks(shares: list[Fraction]) -> list[int]:
 def _ranked_row(row: dict, rank: int, tied: bool) -> dict:
     count, base = int(row["count"]), int(row["base"])
     low, high = wilson_interval(count, base)
+    wave_codes = row.get("wave_codes")
     return {
         "rank": rank, "code": str(row["code"]), "label": str(row["label"]), "count": count, "base": base,
+        "wave_codes": list(wave_codes) if isinstance(wave_codes, (list, tuple)) else [str(row["code"])],
         "percent": round_half_up(Fraction(count * 100, base)),
         "ci_low": round_half_up(low * 100), "ci_high": round_half_up(high * 100), "tied": tied,
     }
@@ -193,7 +197,12 @@ def wave_changes(older: WaveTable, newer: WaveTable) -> pd.DataFrame:
         if comparable:
             record.update(_tested_change(before[after["code"]], after))
         records.append(record)
-    return pd.DataFrame(records, columns=CHANGE_COLUMNS).astype(object)
+    return _changes_frame(records)
+
+
+def _changes_frame(records: list[dict]) -> pd.DataFrame:
+    """Object columns from the start, so a missing figure stays None rather than becoming NaN."""
+    return pd.DataFrame(records, columns=CHANGE_COLUMNS, dtype=object)
 
 
 def _tested_change(old: dict, new: dict) -> dict:
@@ -215,7 +224,7 @@ def compare_waves(waves: list[WaveCounts], top: int = 5, question: str = "") -> 
         raise AnalysisError(f"question '{question}': a wave is given twice ({', '.join(labels)})")
     tables = [rank_wave(wave, top) for wave in waves]
     changes = [wave_changes(older, newer) for older, newer in zip(tables, tables[1:])]
-    frame = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=CHANGE_COLUMNS)
+    frame = pd.concat(changes, ignore_index=True) if changes else _changes_frame([])
     return Comparison(
         question=question,
         question_text=tables[-1].question_text,
@@ -231,24 +240,24 @@ def suppress_small_cells(comparison: Comparison, threshold: int = 10) -> Compari
         raise AnalysisError(f"the small-cell threshold must be at least 1, not {threshold}")
     tables, hidden = [], set()
     for table in comparison.waves:
-        everything = table.respondents < threshold
-        all_rows, codes = _suppress(table.all_rows, threshold, everything)
-        rows, _ = _suppress(table.rows, threshold, everything)
+        if table.respondents < threshold:
+            # Not even ranks or ties: their order would tell how the hidden counts compare.
+            hidden |= {(table.wave, code) for code in table.all_rows["code"]}
+            nothing = table.all_rows.iloc[0:0].astype(object)
+            tables.append(replace(table, rows=nothing, all_rows=nothing, tie_at_cutoff=False, suppressed=True))
+            continue
+        all_rows, codes = _suppress(table.all_rows, threshold)
+        rows, _ = _suppress(table.rows, threshold)
         hidden |= {(table.wave, code) for code in codes}
         tables.append(replace(table, rows=rows, all_rows=all_rows))
     changes = [_suppress_change(change, hidden, threshold) for change in comparison.changes.to_dict("records")]
-    return replace(
-        comparison,
-        waves=tables,
-        changes=pd.DataFrame(changes, columns=CHANGE_COLUMNS).astype(object),
-        suppressed_threshold=threshold,
-    )
+    return replace(comparison, waves=tables, changes=_changes_frame(changes), suppressed_threshold=threshold)
 
 
-def _suppress(rows: pd.DataFrame, threshold: int, everything: bool) -> tuple[pd.DataFrame, set[str]]:
+def _suppress(rows: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, set[str]]:
     """A copy of ``rows`` with small cells shown as [c] (object columns), and the codes hidden."""
     rows = rows.astype(object)
-    small = [everything or count == SUPPRESSED or int(count) < threshold for count in rows["count"]]
+    small = [count == SUPPRESSED or int(count) < threshold for count in rows["count"]]
     small = pd.Series(small, index=rows.index, dtype=bool)
     rows.loc[small, SUPPRESSED_CELLS] = SUPPRESSED
     return rows, set(rows.loc[small, "code"])
@@ -264,7 +273,7 @@ def _suppress_change(change: dict, hidden: set[tuple[str, str]], threshold: int)
     return {**change, "reason": reason, "change_pp": None, "p_value": None, "significant": None}
 
 
-ROW_KEYS = ["rank", "code", "label", "count", "percent", "ci_low", "ci_high", "tied", "base"]
+ROW_KEYS = ["rank", "code", "wave_codes", "label", "count", "percent", "ci_low", "ci_high", "tied", "base"]
 
 
 def comparison_to_dict(comparison: Comparison) -> dict:
@@ -275,6 +284,7 @@ def comparison_to_dict(comparison: Comparison) -> dict:
         "top": comparison.top,
         "group": {"code": comparison.group[0], "label": comparison.group[1]} if comparison.group else None,
         "suppressed_below": comparison.suppressed_threshold,
+        "skipped_waves": [{"wave": wave, "reason": reason} for wave, reason in comparison.skipped_waves],
         "waves": [_wave_to_dict(table) for table in comparison.waves],
         "changes": [{key: _plain(change[key]) for key in CHANGE_COLUMNS} for change in comparison.changes.to_dict("records")],
     }
@@ -287,7 +297,8 @@ def _wave_to_dict(table: WaveTable) -> dict:
         "question_type": table.question_type,
         "max_choices": _plain(table.max_choices),
         "base": table.base_rule,
-        "respondents": _plain(table.respondents),
+        "respondents": SUPPRESSED if table.suppressed else _plain(table.respondents),
+        "suppressed": table.suppressed,
         "tie_at_cutoff": bool(table.tie_at_cutoff),
         "top_box": list(table.top_box),
         "rows": [{key: _plain(row[key]) for key in ROW_KEYS} for row in table.rows.to_dict("records")],
@@ -298,6 +309,8 @@ def _plain(value):
     """numpy scalars, NaN and pd.NA → JSON-ready Python values."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
     if value is pd.NA or value is pd.NaT:
         return None
     if hasattr(value, "item"):

@@ -31,13 +31,25 @@ class Wave:
 
 
 @dataclass(frozen=True)
+class FoundWaves:
+    """The waves to compare (oldest first), and those that asked the question in a way that is not ranked."""
+
+    waves: list[Wave]
+    skipped: list[tuple[str, str]]  # (wave, why)
+
+
+@dataclass(frozen=True)
 class Group:
     code: str
     label: str
 
 
-def find_waves(session: Session, series: str, question: str, waves: list[str] | None = None) -> list[Wave]:
-    """The series' waves (oldest first) that asked ``question``; errors name what is missing."""
+def find_waves(session: Session, series: str, question: str, waves: list[str] | None = None) -> FoundWaves:
+    """The series' waves (oldest first) that asked ``question``; errors name what is missing.
+
+    Without ``waves``, a wave that asked the question as free text is left out and listed in
+    ``skipped``; a wave named in ``waves`` that cannot be ranked is an error.
+    """
     found = session.scalar(select(SurveySeries).where(SurveySeries.code == series))
     if found is None:
         known = ", ".join(session.scalars(select(SurveySeries.code).order_by(SurveySeries.code))) or "none yet"
@@ -48,8 +60,8 @@ def find_waves(session: Session, series: str, question: str, waves: list[str] | 
         unknown = [wave for wave in waves if wave not in by_wave]
         if unknown:
             raise AnalysisError(f"series '{series}' has no wave {', '.join(unknown)} (waves: {', '.join(by_wave)})")
-        surveys = [by_wave[wave] for wave in waves]
-    result = []
+        surveys = sorted({by_wave[wave] for wave in waves}, key=lambda survey: survey.wave)
+    result, skipped = [], []
     for survey in surveys:
         asked = next((q for q in survey.questions if q.code == question), None)
         if asked is None:
@@ -57,18 +69,25 @@ def find_waves(session: Session, series: str, question: str, waves: list[str] | 
                 raise AnalysisError(f"question '{question}' is not in wave {survey.wave}")
             continue
         if asked.type not in RANKED_TYPES:
-            raise AnalysisError(f"'{question}' is a {asked.type} question in wave {survey.wave}: only choice and matrix questions are ranked")
+            why = f"'{question}' is a {asked.type} question in wave {survey.wave}: only choice and matrix questions are ranked"
+            if waves:
+                raise AnalysisError(why)
+            skipped.append((survey.wave, f"asked as a {asked.type} question, which is not ranked"))
+            continue
         result.append(Wave(survey, asked))
     if not result:
+        if skipped:
+            raise AnalysisError(f"no wave of series '{series}' asks '{question}' as a choice or matrix question, which are the ones ranked")
         raise AnalysisError(f"no wave of series '{series}' asks question '{question}'")
-    return result
+    return FoundWaves(result, skipped)
 
 
-def concept_codes(waves: list[Wave], attribute: str = "options") -> dict[str, str]:
-    """Old code → the newest code of the same concept, following same_as links back through the waves."""
+def concept_codes(questions: list[Question], attribute: str = "options") -> dict[str, str]:
+    """Old code → the newest code of the same concept, following same_as links back through the
+    waves (``questions``: one per wave, oldest first)."""
     canonical: dict[str, str] = {}
-    for wave in reversed(waves):
-        for entry in getattr(wave.question, attribute):
+    for question in reversed(questions):
+        for entry in getattr(question, attribute):
             current = canonical.get(entry.code, entry.code)
             for old in entry.same_as:
                 canonical.setdefault(old, current)
@@ -88,10 +107,18 @@ def load_comparison_counts(
         raise AnalysisError(f"base must be one of {', '.join(BASE_RULES)}, not '{base}'")
     if percent_of not in PERCENT_OF:
         raise AnalysisError(f"percent-of must be one of {', '.join(PERCENT_OF)}, not '{percent_of}'")
+    matrix_waves = [wave.survey.wave for wave in waves if wave.question.type == "matrix"]
+    if percent_of == "mentions" and matrix_waves:
+        raise AnalysisError(
+            f"percent of mentions is for choice questions; wave {', '.join(matrix_waves)} asks "
+            f"'{waves[0].question.code}' as a matrix, whose items are each rated"
+        )
     attribute = "items" if waves[-1].question.type == "matrix" else "options"
-    canonical = concept_codes(waves, attribute)
+    # Links are followed through every wave of the series, also those not compared now: 2019's
+    # option is 2023's when a 2021 option links the two.
+    canonical = concept_codes(_series_questions(waves[0], waves[0].question.code), attribute)
     groups = _group_questions(waves, by) if by else None
-    group_canonical = concept_codes([Wave(w.survey, groups[w.survey.id]) for w in waves]) if groups else {}
+    group_canonical = concept_codes(_series_questions(waves[0], by)) if groups else {}
     counts_by_group: dict[str | None, list[WaveCounts]] = defaultdict(list)
     group_labels: dict[str, str] = {}
     for wave in waves:  # oldest first, so a group's label ends up as the newest wave's wording
@@ -108,6 +135,12 @@ def load_comparison_counts(
         (Group(code, group_labels[code]) if code is not None else None): counts
         for code, counts in counts_by_group.items()
     }
+
+
+def _series_questions(wave: Wave, code: str) -> list[Question]:
+    """The question ``code`` in every wave of the series that asks it, oldest first."""
+    surveys = sorted(wave.survey.series.surveys, key=lambda survey: survey.wave)
+    return [question for survey in surveys for question in survey.questions if question.code == code]
 
 
 def _group_questions(waves: list[Wave], by: str) -> dict[int, Question]:
@@ -153,6 +186,8 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
             counts, merged = _choice_counts(question, group_rows, base, percent_of, respondents, everyone.get(group, 0), canonical)
             if question.type == "multi" and merged:
                 counts = _recount_merged(session, group_of, question, counts, merged, group)
+                if percent_of == "mentions":  # a respondent's choices merged into one concept are one mention
+                    counts["base"] = int(counts["count"].sum())
             top_box = ()
         result[group] = WaveCounts(
             wave=survey.wave,
@@ -211,16 +246,17 @@ def _choice_counts(question, rows, base, percent_of, respondents, everyone, cano
     option_ids: dict[str, list[int]] = defaultdict(list)
     for position, option in enumerate(question.options, start=1):
         code = canonical.get(option.code, option.code)
-        record = records.setdefault(
-            code, {"code": code, "label": _label(question.survey, option.label), "position": position, "count": 0}
-        )
+        label = _label(question.survey, option.label)
+        record = records.setdefault(code, {"code": code, "wave_codes": [], "label": "", "position": position, "count": 0})
+        record["wave_codes"].append(option.code)
+        record["label"] = f"{record['label']} / {label}" if record["label"] else label  # options merged later: both wordings
         record["count"] += by_option.get(option.id, 0)
         option_ids[code].append(option.id)
     if percent_of == "mentions":
         denominator = sum(by_option.values())
     else:
         denominator = respondents if base == "answered" else everyone
-    frame = pd.DataFrame(list(records.values()), columns=["code", "label", "position", "count"])
+    frame = pd.DataFrame(list(records.values()), columns=["code", "wave_codes", "label", "position", "count"])
     frame["base"] = denominator
     return frame, {code: ids for code, ids in option_ids.items() if len(ids) > 1}
 
@@ -244,6 +280,7 @@ def _matrix_counts(question, rows, base, everyone, canonical):
     records = [
         {
             "code": canonical.get(item.code, item.code),
+            "wave_codes": [item.code],
             "label": _label(question.survey, item.label),
             "position": position,
             "count": per_item[item.id][0],
@@ -252,4 +289,4 @@ def _matrix_counts(question, rows, base, everyone, canonical):
         for position, item in enumerate(question.items, start=1)
     ]
     top_box = tuple(point.code for point in question.scale if point.top_box)
-    return pd.DataFrame(records, columns=["code", "label", "position", "count", "base"]), top_box
+    return pd.DataFrame(records, columns=["code", "wave_codes", "label", "position", "count", "base"]), top_box

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import textwrap
 from html import escape
 
@@ -43,6 +44,8 @@ def column_title(comparison: Comparison, table: WaveTable) -> str:
 
 def base_line(table: WaveTable) -> str:
     """What the percentages are of, so different bases side by side are never mistaken for each other."""
+    if table.suppressed:
+        return f"Base: {SUPPRESSED}"
     bases = sorted({int(base) for base in table.all_rows["base"]}) or [table.respondents]
     shown = f"{bases[0]:,}" if len(bases) == 1 else f"{bases[0]:,}–{bases[-1]:,}"
     if table.base_rule == "all":
@@ -85,7 +88,7 @@ def notes(comparison: Comparison) -> list[str]:
     """Every change that is not comparable with its reason, then the tested changes of the shown options."""
     shown = {code for table in comparison.waves for code in table.rows["code"]}
     changes = comparison.changes.to_dict("records")
-    lines = []
+    lines = [f"{wave}: {why}, so it is left out." for wave, why in comparison.skipped_waves]
     for change in changes:
         if not change["comparable"]:
             lines.append(f"{_where(change)}: not comparable — {change['reason']}")
@@ -95,6 +98,8 @@ def notes(comparison: Comparison) -> list[str]:
     for table in comparison.waves:
         if table.tie_at_cutoff:
             lines.append(f"{table.wave}: a tie at the cut-off, so more than {comparison.top} rows are shown.")
+        if table.suppressed:
+            lines.append(f"{table.wave}: fewer than {comparison.suppressed_threshold} respondents in this group, so nothing is shown.")
     if comparison.suppressed_threshold:
         lines.append(f"[c]: fewer than {comparison.suppressed_threshold} respondents, not shown so that nobody can be identified.")
     return lines
@@ -105,12 +110,17 @@ def _where(change: dict) -> str:
 
 
 def _tested(change: dict) -> str:
-    if change["change_pp"] is None:
+    if _missing(change["change_pp"]):
         return str(change["reason"])  # comparable, but suppressed
-    if change["p_value"] is None:
+    if _missing(change["p_value"]):
         return f"{change['change_pp']:+.1f} points (not testable)"
     verdict = "significant at 95%" if change["significant"] else "not significant"
     return f"{change['change_pp']:+.1f} points ({verdict})"
+
+
+def _missing(value) -> bool:
+    """None, or a NaN that a DataFrame made of it."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def to_text_table(comparisons: list[Comparison], title: str) -> str:

@@ -36,7 +36,8 @@ def comparison_from_payload(data: dict) -> Comparison:
         changes = pd.DataFrame(
             [{column: change.get(column) for column in CHANGE_COLUMNS} for change in data["changes"]],
             columns=CHANGE_COLUMNS,
-        ).astype(object)
+            dtype=object,
+        )
         group = data.get("group")
         return Comparison(
             question=data["question"],
@@ -46,6 +47,7 @@ def comparison_from_payload(data: dict) -> Comparison:
             changes=changes,
             group=(group["code"], group["label"]) if group else None,
             suppressed_threshold=data.get("suppressed_below"),
+            skipped_waves=tuple((entry["wave"], entry["reason"]) for entry in data.get("skipped_waves", [])),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise AnalysisError(f"the saved result cannot be read ({error!r})") from None
@@ -53,6 +55,7 @@ def comparison_from_payload(data: dict) -> Comparison:
 
 def _wave_table(wave: dict) -> WaveTable:
     rows = _rows(wave["rows"])
+    suppressed = bool(wave.get("suppressed", False))  # its respondents are "[c]"
     return WaveTable(
         wave=wave["wave"],
         survey=wave["survey"],
@@ -60,15 +63,18 @@ def _wave_table(wave: dict) -> WaveTable:
         max_choices=wave["max_choices"],
         base_rule=wave["base"],
         question_text="",  # not kept per wave, and no report shows it
-        respondents=int(wave["respondents"]),
+        respondents=0 if suppressed else int(wave["respondents"]),
         top_box=tuple(wave["top_box"]),
         tie_at_cutoff=bool(wave["tie_at_cutoff"]),
         rows=rows,
         all_rows=_rows(wave["all_rows"]) if "all_rows" in wave else rows,
+        suppressed=suppressed,
     )
 
 
 def _rows(records: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame([{column: row[column] for column in ROW_COLUMNS} for row in records], columns=ROW_COLUMNS)
+    # Results saved before rows had wave_codes: the concept's code is the one they knew.
+    filled = [{"wave_codes": [row["code"]], **row} for row in records]
+    frame = pd.DataFrame([{column: row[column] for column in ROW_COLUMNS} for row in filled], columns=ROW_COLUMNS)
     suppressed = any(row["count"] == SUPPRESSED for row in records)
     return frame.astype(object) if suppressed else frame.astype(ROW_DTYPES)

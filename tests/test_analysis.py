@@ -112,10 +112,10 @@ def compare(runner, *extra) -> dict | list:
     return json.loads(result.output)
 
 
-def row(rank, code, label, count, base, tied=False):
+def row(rank, code, label, count, base, tied=False, wave_codes=None):
     percent = round(count / base * 100, 1)
     low, high = wilson_interval(count, base)
-    return {"rank": rank, "code": code, "label": label, "count": count, "base": base, "percent": percent,
+    return {"rank": rank, "code": code, "wave_codes": wave_codes or [code], "label": label, "count": count, "base": base, "percent": percent,
             "ci_low": round(low * 100, 1), "ci_high": round(high * 100, 1), "tied": tied}
 
 
@@ -135,7 +135,7 @@ def test_priorities_single_choice_year_against_choose_five_year(series):
     first, second = result["waves"]
     assert (first["question_type"], first["max_choices"], first["base"], first["respondents"]) == ("single", 1, "answered", N)
     assert first["rows"] == [
-        row(1, "drugs", "Drug Dealing", 300, N),  # renamed code, the 2021 wording
+        row(1, "drugs", "Drug Dealing", 300, N, wave_codes=["drug_dealing"]),  # the concept's code; the 2021 code and wording
         row(2, "youth_disorder", "Youth disorder", 250, N),
         row(3, "burglary", "Burglary", 200, N),
         row(4, "violent_crime", "Violent crime", 100, N, tied=True),
@@ -201,10 +201,9 @@ def test_breakdown_suppresses_small_cells(series):
     groups = {entry["group"]["code"]: entry for entry in compare(series, "--question", "priorities", "--by", "town")}
     assert set(groups) == {"north", "south", "west"}
     north_2021 = groups["north"]["waves"][0]
-    assert north_2021["rows"][0] == row(1, "drugs", "Drug Dealing", 300, 600)
-    west = groups["west"]["waves"][0]  # 5 respondents in 2023 only
-    assert west["wave"] == "2023"
-    assert {(r["count"], r["percent"], r["ci_low"]) for r in west["rows"]} == {("[c]", "[c]", "[c]")}
+    assert north_2021["rows"][0] == row(1, "drugs", "Drug Dealing", 300, 600, wave_codes=["drug_dealing"])
+    west = groups["west"]["waves"][0]  # 5 respondents in 2023 only: not even the order of their answers is shown
+    assert (west["wave"], west["rows"], west["respondents"], west["suppressed"]) == ("2023", [], "[c]", True)
 
 
 REPORT_FORMATS = ["md", "html", "table"]
@@ -255,6 +254,8 @@ def test_csv_xlsx_and_charts(series, tmp_path):
         (["--question", "priorities", "--by", "feel_safer"], "'feel_safer' is a multi question: breakdowns need a single-choice question"),
         (["--question", "town", "--by", "nope"], "question 'nope' is not in wave 2021"),
         (["--question", "priorities", "--format", "xlsx"], "--format xlsx writes a binary file: give -o FILE."),
+        (["--question", "concerns", "--percent-of", "mentions"],
+         "percent of mentions is for choice questions; wave 2021, 2023 asks 'concerns' as a matrix, whose items are each rated"),
     ],
 )
 def test_bad_requests_fail_clearly(series, arguments, message):
@@ -331,3 +332,84 @@ def test_a_question_sensitive_in_any_wave_needs_the_permission_in_every_wave(ser
     refused = client.get("/staff/analysis/?series=cs&question=priorities")
     assert refused.status_code == 400
     assert 'value="priorities"' not in refused.get_data(as_text=True)
+
+
+def test_waves_given_out_of_order_are_compared_oldest_first(series):
+    result = compare(series, "--question", "feel_safer", "--waves", "2023,2021", "--base", "all")
+    assert [wave["wave"] for wave in result["waves"]] == ["2021", "2023"]
+    police = next(change for change in result["changes"] if change["code"] == "police_presence")
+    assert (police["from_wave"], police["to_wave"], police["change_pp"]) == ("2021", "2023", -5.0)
+
+
+def load_waves(runner, tmp_path, *definitions_and_data):
+    import yaml
+
+    for definition, data in definitions_and_data:
+        (tmp_path / "d.yaml").write_text(yaml.safe_dump(definition), encoding="utf-8")
+        (tmp_path / "d.csv").write_text(data, encoding="utf-8")
+        assert runner.invoke(args=["survey", "load", str(tmp_path / "d.yaml")]).exit_code == 0
+        imported = runner.invoke(args=["responses", "import", definition["slug"], str(tmp_path / "d.csv")])
+        assert imported.exit_code == 0, imported.output
+
+
+def chain_wave(wave: str, question: dict) -> dict:
+    return {"slug": f"chain-{wave}", "series": "chain", "wave": wave, "title": wave, "default_language": "en",
+            "languages": ["en"], "questions": [question]}
+
+
+@pytest.fixture
+def chained(app, runner, tmp_path):
+    """2019 asked Alpha and Beta; 2021 merged them into one option; 2023 renamed that one."""
+    def worries(*entries):
+        return {"code": "worries", "type": "multi", "text": "Worries?", "options": [
+            {"code": code, "label": label, **({"same_as": same_as} if same_as else {})} for code, label, same_as in entries]}
+
+    load_waves(
+        runner, tmp_path,
+        (chain_wave("2019", worries(("a", "Alpha", None), ("b", "Beta", None), ("noise", "Noise", None))),
+         "worries\na;b\na\nb\nnoise\na;noise\n"),
+        (chain_wave("2021", worries(("ab", "Alpha or Beta", ["a", "b"]), ("noise", "Noise", None))), "worries\nab\nnoise\n"),
+        (chain_wave("2023", worries(("x", "Alpha and Beta", ["ab"]), ("noise", "Noise", None))), "worries\nx\nx;noise\n"),
+    )
+    return runner
+
+
+def test_links_are_followed_through_a_wave_left_out_of_the_comparison(chained):
+    result = json.loads(chained.invoke(args=["analysis", "compare", "--series", "chain", "--question", "worries",
+                                             "--waves", "2019,2023", "--format", "json"]).output)
+    first, second = result["waves"]
+    # Four of five respondents chose Alpha or Beta (one chose both): counted once, under both 2019 wordings.
+    assert [(r["code"], r["wave_codes"], r["label"], r["count"], r["base"]) for r in first["rows"]] == [
+        ("x", ["a", "b"], "Alpha / Beta", 4, 5), ("noise", ["noise"], "Noise", 2, 5)]
+    assert [(r["code"], r["wave_codes"], r["count"]) for r in second["rows"]] == [("x", ["x"], 2), ("noise", ["noise"], 1)]
+    assert [(c["code"], c["from_wave"], c["to_wave"], c["comparable"]) for c in result["changes"]] == [
+        ("x", "2019", "2023", True), ("noise", "2019", "2023", True)]
+
+
+def test_percent_of_mentions_counts_options_merged_into_one_concept_once(chained):
+    result = json.loads(chained.invoke(args=["analysis", "compare", "--series", "chain", "--question", "worries",
+                                             "--waves", "2019", "--percent-of", "mentions", "--format", "json"]).output)
+    rows = result["waves"][0]["rows"]
+    # Mentions of the concepts: 4 of Alpha-or-Beta and 2 of noise, so the shares add up to 100%.
+    assert [(r["code"], r["count"], r["base"], r["percent"]) for r in rows] == [("x", 4, 6, 66.7), ("noise", 2, 6, 33.3)]
+
+
+def test_a_wave_that_asked_the_question_as_free_text_is_left_out_and_said_so(app, runner, tmp_path):
+    matrix = {"code": "concerns", "type": "matrix", "text": "Concerned?", "items": options(("knives", "Knife crime")),
+              "scale": [{"code": "very", "label": "Very", "top_box": True}, {"code": "not", "label": "Not"}]}
+    load_waves(
+        runner, tmp_path,
+        ({**chain_wave("2021", {"code": "concerns", "type": "text", "text": "What concerns you?"}), "series": "mixed", "slug": "mixed-2021"},
+         "concerns\nKnife crime\n"),
+        ({**chain_wave("2023", matrix), "series": "mixed", "slug": "mixed-2023"}, "concerns/knives\nvery\nnot\n"),
+    )
+    result = runner.invoke(args=["analysis", "compare", "--series", "mixed", "--question", "concerns", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["skipped_waves"] == [{"wave": "2021", "reason": "asked as a text question, which is not ranked"}]
+    assert [wave["wave"] for wave in data["waves"]] == ["2023"]
+    report = runner.invoke(args=["analysis", "compare", "--series", "mixed", "--question", "concerns", "--format", "md"]).output
+    assert "- 2021: asked as a text question, which is not ranked, so it is left out." in report
+    asked_for = runner.invoke(args=["analysis", "compare", "--series", "mixed", "--question", "concerns", "--waves", "2021,2023"])
+    assert asked_for.exit_code == 1
+    assert "'concerns' is a text question in wave 2021: only choice and matrix questions are ranked" in asked_for.output

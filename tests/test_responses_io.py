@@ -117,6 +117,29 @@ def test_every_risky_text_cell_is_neutralised_in_csv_and_xlsx(app, loaded, tmp_p
     assert all(not (isinstance(cell, str) and cell.startswith(("=", "+", "-", "@", "\t", "\r"))) for cell in cells)
 
 
+def test_a_question_given_both_as_a_column_and_as_flag_columns_is_refused(app, loaded, tmp_path):
+    # Which would be the answer: "drugs", or no drugs and litter?
+    path = write(tmp_path, "response_id,priorities,priorities/drugs,priorities/litter,town,concerns/knives,concerns/asb\n"
+                           "y-1,drugs,0,1,north,very,very\n")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 1
+    assert ("row 1, column priorities/drugs, priorities/litter: question 'priorities' also has a column of its own:"
+            " give its answers either there or as 0/1 columns per option, not both") in result.output
+    assert response_count(app) == 0
+
+
+def test_rows_without_a_response_id_are_imported_with_a_warning_that_a_repeat_would_add_them_again(app, loaded, tmp_path):
+    path = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr1,north,very,very\n,south,very,fairly\n")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 responses into town-test." in result.output
+    assert "1 of them had no response_id, so importing this file again would add them again." in result.output
+    again = import_csv(loaded, path)
+    assert "Imported 1 responses into town-test; 1 already imported before, skipped." in again.output
+    with_ids = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr9,north,very,very\n", "ids.csv")
+    assert "no response_id" not in import_csv(loaded, with_ids).output
+
+
 BAD_FILES = {
     "unknown code": ("town,concerns/knives,concerns/asb\natlantis,very,very\n", "row 2, column town: “atlantis” is not one of the answers"),
     "too many choices": ("priorities,town,concerns/knives,concerns/asb\ndrugs;bikes;litter,north,very,very\n", "row 2, column priorities: Choose no more than 2 answers"),
@@ -194,7 +217,8 @@ def test_a_file_mixing_imported_and_new_rows_adds_the_new_ones_with_their_answer
     assert (rows["r3"]["concerns/asb"], rows["r3"]["ethnicity"], rows["r3"]["comments"]) == ("not_very", "white_british", "Line one\nline two")
 
 
-@pytest.mark.parametrize("value", ['say "hi" \\ back\\slash', "Zażółć gęślą jaźń 😀", "آزمائشی سروے", '[1, {"a": null}]', "tab\there"])
+@pytest.mark.parametrize("value", ['say "hi" \\ back\\slash', "Zażółć gęślą jaźń 😀", "آزمائشی سروے", '[1, {"a": null}]', "tab\there",
+                                   "'=typed with an apostrophe", "''+1", "'plain"])
 def test_text_and_ids_that_need_escaping_are_stored_as_given(app, loaded, tmp_path, value):
     path = tmp_path / "odd.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -40,11 +40,11 @@ def run_comparison(session: Session, request: ComparisonRequest, small_cell_thre
     from analysis.compare import compare_waves, suppress_small_cells
     from analysis.loading import find_waves, load_comparison_counts
 
-    waves = find_waves(session, request.series, request.question, list(request.waves) or None)
-    counted = load_comparison_counts(session, waves, base=request.base, percent_of=request.percent_of, by=request.by)
+    found = find_waves(session, request.series, request.question, list(request.waves) or None)
+    counted = load_comparison_counts(session, found.waves, base=request.base, percent_of=request.percent_of, by=request.by)
     comparisons = []
     for group, wave_counts in counted.items():
-        comparison = compare_waves(wave_counts, top=request.top, question=request.question)
+        comparison = replace(compare_waves(wave_counts, top=request.top, question=request.question), skipped_waves=tuple(found.skipped))
         if group is not None:
             comparison = suppress_small_cells(
                 _with_group(comparison, group.code, group.label), threshold=small_cell_threshold

@@ -52,6 +52,9 @@ def import_command(slug: str, file: Path) -> None:
     db.session.commit()
     skipped = f"; {result.already_there} already imported before, skipped" if result.already_there else ""
     click.echo(f"Imported {result.added} responses into {survey.slug}{skipped}.")
+    if result.without_id:
+        click.echo(f"{result.without_id} of them had no response_id, so importing this file again would add them again."
+                   " Give every row a response_id to make a repeated import safe.")
 
 
 @responses_cli.command("export")

@@ -34,6 +34,8 @@ from typing import BinaryIO
 
 from sqlalchemy import func, select, text
 
+from analysis.spreadsheet import FORMULA_PREFIXES
+
 from ..extensions import db
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
@@ -79,6 +81,7 @@ class ImportBusy(Exception):
 class ImportResult:
     added: int = 0
     already_there: int = 0  # rows whose response_id was imported before
+    without_id: int = 0  # rows added without a response_id: importing them again would add them again
 
 
 @dataclass
@@ -183,6 +186,7 @@ def import_responses(
                 progress(position)
     finally:
         reader.close()
+    result.without_id = reader.without_id
     problems = problems.merged(written)
     if problems.total:
         _fail(problems)
@@ -211,6 +215,7 @@ class _Reader:
         self.queue: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
         self.batching = True  # false once the writer has found a problem: nothing more will be written
         self.closed = False
+        self.without_id = 0  # rows batched that have no response_id (one is made up for each)
         # Messages are translated in the app context, which the thread sees through a copy of ours.
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,), name="csv-import-reader", daemon=True)
         self.thread.start()
@@ -251,6 +256,7 @@ class _Reader:
 
     def _read(self) -> None:
         problems, parse, size = self.problems, self.parser.parse, self.batch_size
+        uid_index = self.parser.uid_index
         batch: list[_Row] = []
         characters = 0
         for row_number, cells in self.rows:
@@ -261,6 +267,8 @@ class _Reader:
                 continue
             batch.append(parsed)
             characters += len(parsed[2])
+            if uid_index is None or not cells[uid_index].strip():
+                self.without_id += 1
             if len(batch) >= size or characters >= _BATCH_CHARACTERS:
                 if not self._put((batch, self.stream.tell())):
                     return
@@ -317,6 +325,10 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
         else:
             expected = "a question code, question/item, question/option or one of " + ", ".join(META_COLUMNS)
             problems.add(1, name, f"not a question of this survey (expected {expected})")
+    for code, entry in fields.items():
+        if entry.value_columns and entry.flag_columns:  # they could disagree: which one would be the answer?
+            flags = ", ".join(name for _, name, _ in entry.flag_columns)
+            problems.add(1, flags, f"question '{code}' also has a column of its own: give its answers either there or as 0/1 columns per option, not both")
     return list(fields.values()), meta
 
 
@@ -488,8 +500,8 @@ def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problem
 
 
 def _undo_formula_guard(cell: str) -> str:
-    """Exports prefix risky text with an apostrophe; importing the export gives the text back."""
-    if cell.startswith("'") and cell[1:2] and cell[1] in "=+-@\t\r":
+    """Exports prefix risky text with an apostrophe (neutralise_formula); importing the export gives the text back."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_PREFIXES):
         return cell[1:]
     return cell
 

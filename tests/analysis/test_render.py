@@ -154,8 +154,6 @@ def test_csv_of_a_breakdown_neutralises_formulas_and_shows_suppressed_cells(brea
         "North,2021,2,cctv,'=More CCTV,12,200,6.0,3.5,10.2,False",
         "North,2023,1,police_presence,Increased police presence,60,150,40.0,32.5,48.0,False",
         "North,2023,2,cctv,'=More CCTV,30,150,20.0,14.4,27.1,False",
-        "'-West,2021,1,police_presence,Increased police presence,[c],8,[c],[c],[c],False",
-        "'-West,2021,2,cctv,'=More CCTV,[c],8,[c],[c],[c],False",
         "'-West,2023,1,police_presence,Increased police presence,25,40,62.5,47.0,75.8,False",
         "'-West,2023,2,cctv,'=More CCTV,[c],40,[c],[c],[c],False",
     ]) + "\r\n"
@@ -164,12 +162,12 @@ def test_csv_of_a_breakdown_neutralises_formulas_and_shows_suppressed_cells(brea
 def test_json_of_the_whole_sample_is_one_object(priorities):
     data = json.loads(render.to_json([priorities], TITLE))
     wave_2021 = {"wave": "2021", "survey": "cs-2021", "question_type": "single", "max_choices": 1, "base": "answered",
-                 "respondents": 1000, "tie_at_cutoff": False, "top_box": []}
+                 "respondents": 1000, "suppressed": False, "tie_at_cutoff": False, "top_box": []}
     wave_2023 = {"wave": "2023", "survey": "cs-2023", "question_type": "multi", "max_choices": 5, "base": "answered",
-                 "respondents": 500, "tie_at_cutoff": True, "top_box": []}
+                 "respondents": 500, "suppressed": False, "tie_at_cutoff": True, "top_box": []}
 
     def row(rank, code, label, count, base, percent, low, high, tied=False):
-        return {"rank": rank, "code": code, "label": label, "count": count, "percent": percent,
+        return {"rank": rank, "code": code, "wave_codes": [code], "label": label, "count": count, "percent": percent,
                 "ci_low": low, "ci_high": high, "tied": tied, "base": base}
 
     def untested(code, label):
@@ -182,6 +180,7 @@ def test_json_of_the_whole_sample_is_one_object(priorities):
         "top": 5,
         "group": None,
         "suppressed_below": None,
+        "skipped_waves": [],
         "waves": [
             {**wave_2021, "rows": [
                 row(1, "drug_dealing", "Drug dealing", 107, 1000, 10.7, 8.9, 12.8),
@@ -216,7 +215,8 @@ def test_json_of_a_breakdown_is_a_list_and_keeps_non_ascii(breakdown):
     assert "Północ" in text and text.startswith("[\n  {\n")
     data = json.loads(text)
     assert [entry["group"] for entry in data] == [{"code": "north", "label": "Północ"}, {"code": "west", "label": "-West"}]
-    assert data[1]["waves"][0]["rows"][0]["count"] == "[c]"
+    assert (data[1]["waves"][0]["rows"], data[1]["waves"][0]["respondents"]) == ([], "[c]")  # fewer than 10 in 2021
+    assert data[1]["waves"][1]["rows"][1]["count"] == "[c]"
 
 
 def test_html_fragment_is_an_accessible_table(priorities):
@@ -295,7 +295,12 @@ def test_xlsx_keeps_numbers_numeric_and_neutralises_formula_text():
 def test_xlsx_of_a_breakdown_has_a_sheet_per_group(breakdown):
     workbook = openpyxl.load_workbook(io.BytesIO(render.to_xlsx(breakdown, TITLE)))
     assert workbook.sheetnames == ["North", "-West", "Changes"]
-    assert sheet_values(workbook["-West"])[3] == ["1", "Increased police presence", "[c]", "1", "Increased police presence", "62.5%"]
+    assert sheet_values(workbook["-West"])[3:6] == [
+        [None, None, None, "1", "Increased police presence", "62.5%"],
+        [None, None, None, "2", "'=More CCTV", "[c]"],
+        [None, "Base: [c]", None, None, "Base: 40 respondents who answered", None],
+    ]
+    assert ["2021: fewer than 10 respondents in this group, so nothing is shown.", None, None, None, None, None] in sheet_values(workbook["-West"])
     assert workbook["-West"]["A1"].value == "Top priorities — -West"
 
 
@@ -317,3 +322,14 @@ def test_svg_chart_is_xml_with_the_labels_as_text(priorities):
 def test_charts_need_something_to_draw():
     with pytest.raises(AnalysisError, match="nothing to chart"):
         render.chart_png([], TITLE)
+
+
+def test_notes_of_a_group_say_suppressed_where_a_tested_change_lost_its_figures():
+    # One change of the group is tested, the other touches a small cell: no "nan points".
+    waves = [wave(year, "multi", None, [("police_presence", "Increased police presence", police, n), ("cctv", "More CCTV", cctv, n)])
+             for year, police, cctv, n in (("2021", 80, 12, 200), ("2023", 60, 7, 150))]
+    north = suppress_small_cells(replace(compare_waves(waves, question="feel_safer"), group=("north", "North")), threshold=10)
+    text = render.to_markdown([north], TITLE)
+    assert "- More CCTV, 2021 → 2023: suppressed: fewer than 10 respondents" in text
+    assert "- Increased police presence, 2021 → 2023: +0.0 points (not significant)" in text
+    assert "nan" not in text
