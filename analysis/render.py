@@ -147,7 +147,8 @@ def _after_table(lines: list[str]) -> list[str]:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Inert in any Markdown viewer: a label's HTML is shown as text, never rendered."""
+    return escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(comparisons: list[Comparison], title: str) -> str:

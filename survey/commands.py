@@ -28,8 +28,13 @@ def get_survey(slug: str) -> Survey:
     return survey
 
 
+_ASKS_FOR_HELP = "safer_voices_asks_for_help"
+
+
 def require_schema() -> None:
     """Stop with a clear next step, not a traceback, when the database is missing or not migrated."""
+    if click.get_current_context().meta.get(_ASKS_FOR_HELP):
+        return  # `--help` needs no database (and must not create an empty SQLite file)
     try:
         ready = inspect(db.engine).has_table("surveys")
     except OperationalError as error:
@@ -57,6 +62,8 @@ class DatabaseGroup(AppGroup):
     """A command group that reports a database failure in any command clearly instead of with a traceback."""
 
     def invoke(self, ctx: click.Context):
+        # The group's check of the database runs before the command reads its options.
+        ctx.meta[_ASKS_FOR_HELP] = bool(set(ctx.help_option_names) & set(ctx.args))  # the command's own arguments
         try:
             return super().invoke(ctx)
         except (OperationalError, InterfaceError) as error:

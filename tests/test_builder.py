@@ -225,6 +225,14 @@ def test_definition_download_and_upload(app, client, editor, make_survey):
     )
     assert broken.status_code == 400 and "line 1" in broken.get_data(as_text=True)
     assert survey_row(app, slug)["wave"] == "2031"
+    for name, deep in (("deep.json", b"[" * 100_000 + b"]" * 100_000), ("deep.yaml", b"a: " + b"[" * 5000 + b"]" * 5000)):
+        refused = client.post(
+            "/staff/surveys/upload",
+            data={"csrf_token": upload_token, "file": (io.BytesIO(deep), name)},
+            content_type="multipart/form-data",
+        )
+        assert refused.status_code == 400
+        assert f"{name}: lists or sections are nested far too deeply to be a survey definition" in refused.get_data(as_text=True)
 
 
 def test_next_wave_keeps_stale_translations_stale(app, client, editor, make_survey):

@@ -84,6 +84,18 @@ def test_every_command_explains_itself(runner):
         assert len(result.output.split("\n\n")[1].strip()) > 20
 
 
+def test_help_needs_no_database(tmp_path):
+    from survey import create_app
+
+    database = tmp_path / "never-made.sqlite"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": "x"})
+    for args in (["responses", "purge", "--help"], ["survey", "load", "--help"], ["analysis", "compare", "--help"]):
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.output
+    assert not database.exists()
+
+
 def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
     from survey import create_app
 

@@ -260,6 +260,12 @@ MASKED = {
     "write to jo.bloggs@example.org about it": "write to [email] about it",
     "A.Person+survey@council.gov.uk, B@b.co": "[email], [email]",
     "mail a@b.org or call 01632 960123 at B1 1AA": "mail [email] or call [phone] at [postcode]",
+    "pasted 07700\u00a0900123 here": "pasted [phone] here",
+    "word 07700\u2013900123 dash": "word [phone] dash",
+    "ph07700900123": "ph[phone]",
+    "grouped 07 700 900 123 in twos": "grouped [phone] in twos",
+    "at B1  1AA twice spaced": "at [postcode] twice spaced",
+    "at B1-1AA dashed": "at [postcode] dashed",
 }
 UNCHANGED = [
     "the 2023 survey was better",
@@ -272,6 +278,9 @@ UNCHANGED = [
     "07700 9001234 is too long to be a number",
     "an @ sign alone",
     "Flat 3, 10 Downing Street",
+    "costs £0.50 or 1,000,000 over 10 years",
+    "items 0 1 2 3 and 07 700",
+    "the M6-1 junction",
     "",
 ]
 

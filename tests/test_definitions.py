@@ -241,3 +241,16 @@ def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
     with pytest.raises(DefinitionError) as refused:
         read_definition_file(path)
     assert "line 2, column" in refused.value.problems[0] and "aliases (*name) are not allowed" in refused.value.problems[0]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep-object.json", '{"a":' * 3000 + "1" + "}" * 3000),
+    ("deep.yaml", "a: " + "[" * 5000 + "]" * 5000),
+])
+def test_definitions_nested_absurdly_deep_are_refused_not_crashed_on(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:
+        read_definition_file(path)
+    assert refused.value.problems == [f"{path}: lists or sections are nested far too deeply to be a survey definition"]

@@ -404,6 +404,24 @@ def test_cli_on_a_database_that_fails_mid_command_says_so(app, make_survey, data
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
 
 
+@sqlite_only
+def test_an_import_that_fills_the_disk_says_so_without_a_traceback_and_stores_nothing(app, make_survey, database_url, tmp_path):
+    make_survey()
+    with app.app_context():
+        db.engine.dispose()
+    data = tmp_path / "many.csv"
+    data.write_text("town,concerns/knives,concerns/asb,comments\n" + "north,very,very,a comment long enough to need pages\n" * 3000, encoding="utf-8")
+    full = _full_app(database_url)
+    result = full.test_cli_runner().invoke(args=["responses", "import", "town-test", str(data)])
+    assert result.exit_code == 1
+    assert "The database could not be used (database or disk is full). Nothing was changed." in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert not [thread for thread in threading.enumerate() if thread.name == "csv-import-reader"]
+    with full.app_context():
+        db.engine.dispose()
+    assert response_count(app) == 0
+
+
 # ---------------------------------------------------------------- SQLite transactions that write wait their turn
 
 

@@ -158,6 +158,10 @@ BAD_FILES = {
     "language not offered": ("town,concerns/knives,concerns/asb,language\nnorth,very,very,de\n", "row 2, column language: 'de' is not one of the survey's languages"),
     "duplicate column": ("town,town,concerns/knives,concerns/asb\nnorth,north,very,very\n", "row 1, column town: this column appears more than once"),
     "empty file": ("", "row 1: the file is empty"),
+    "date in the future": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,2099-01-01T00:00:00Z\n",
+                           "row 2, column submitted_at: '2099-01-01T00:00:00Z' is in the future: check the year"),
+    "date long ago": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,1025-06-01\n",
+                      "row 2, column submitted_at: '1025-06-01' is before 1998: check the year"),
 }
 
 

@@ -282,7 +282,15 @@ def read_definition_bytes(raw: bytes, name: str) -> SurveyDefinition:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise DefinitionError([f"{name}: {where}{getattr(error, 'problem', None) or error}"]) from None
-    return parse_definition(data)
+    except RecursionError:
+        raise DefinitionError([f"{name}: {_TOO_DEEP}"]) from None
+    try:
+        return parse_definition(data)
+    except RecursionError:
+        raise DefinitionError([f"{name}: {_TOO_DEEP}"]) from None
+
+
+_TOO_DEEP = "lists or sections are nested far too deeply to be a survey definition"
 
 
 def _describe(problem: dict, data: Any) -> str:

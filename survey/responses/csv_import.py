@@ -27,12 +27,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring as _json_string
 from operator import itemgetter
 from typing import BinaryIO
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from analysis.spreadsheet import FORMULA_PREFIXES
 
@@ -48,6 +49,10 @@ _QUEUED_BATCHES = 2  # checked batches waiting for the database
 _BATCH_CHARACTERS = 16_000_000  # a batch of long texts ends sooner: memory, and SQLite's limit on one value
 _KNOWN_CELLS_LIMIT = 50_000
 _CHANNELS = frozenset(channel.value for channel in Channel)
+#: Submission times outside these bounds are typing mistakes, and would upset retention: a response
+#: dated 2099 would be kept for decades, one dated 1025 purged at once. CSPs date from 1998.
+_EARLIEST_SUBMISSION = datetime(1998, 1, 1, tzinfo=timezone.utc)
+_CLOCK_SLACK = timedelta(days=1)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 _KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
 _SKIP_KNOWN_IDS = "ON CONFLICT (survey_id, uid) DO NOTHING"  # a row whose response id is known is left out
@@ -354,6 +359,7 @@ class _RowParser:
         self.single = single
         self.others = [entry for entry in fields if not entry.single_column]
         self.language_channel: dict[tuple[str, str], str] = {}  # valid pairs only, as JSON
+        self.latest_submission = datetime.now(timezone.utc) + _CLOCK_SLACK
 
     def parse(self, row_number: int, cells: list[str], problems: _Problems) -> _Row | None:
         if len(cells) == self.width:
@@ -466,7 +472,15 @@ class _RowParser:
                 problems.add(row_number, "submitted_at", f"'{submitted}' is not a date and time like 2025-06-01T10:15:00Z")
                 ok = False
             else:
-                moment = _json_string(self.timestamp_text(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)))
+                parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+                if _EARLIEST_SUBMISSION <= parsed <= self.latest_submission:
+                    moment = _json_string(self.timestamp_text(parsed))
+                else:
+                    if problems is None:
+                        return None
+                    when = "in the future" if parsed > self.latest_submission else "before 1998"
+                    problems.add(row_number, "submitted_at", f"'{submitted}' is {when}: check the year")
+                    ok = False
         if not ok:
             return None
         return uid, f"{_json_string(uid)},{language_channel},{moment}"
@@ -596,8 +610,8 @@ class _BatchWriter:
             raise RuntimeError("a response id of this batch was stored by another writer during the import; nothing was imported")
         result.added += len(new)
 
-    def _cursor(self):
-        return self.connection.connection.dbapi_connection.cursor()
+    def _cursor(self) -> _Cursor:
+        return _Cursor(self.connection.connection.dbapi_connection.cursor(), self.connection.dialect)
 
     def _existing_ids(self, batch: list[_Row], document: str) -> dict[str, int]:
         cursor = self._cursor()
@@ -688,6 +702,30 @@ class _BatchWriter:
             prepare=False,
         )
         return True
+
+
+class _Cursor:
+    """The driver's cursor, whose errors come out as SQLAlchemy's (OperationalError …) as they would
+    through the session, so a database that fails mid-import is reported like any other failure."""
+
+    def __init__(self, cursor, dialect):
+        self.cursor, self.dialect = cursor, dialect
+
+    def execute(self, statement: str, *args, **kwargs):
+        return self._run(self.cursor.execute, statement, *args, **kwargs)
+
+    def executemany(self, statement: str, rows):
+        return self._run(self.cursor.executemany, statement, rows)
+
+    def _run(self, method, statement: str, *args, **kwargs):
+        failure = self.dialect.loaded_dbapi.Error
+        try:
+            return method(statement, *args, **kwargs)
+        except failure as error:
+            raise DBAPIError.instance(statement, None, error, failure, dialect=self.dialect) from error
+
+    def __getattr__(self, name: str):
+        return getattr(self.cursor, name)
 
 
 def _sqlite_timestamp(moment: datetime) -> str:

@@ -18,12 +18,15 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 
 # A UK number: +44 / 0044 (an optional 0 or "(0)" after it) or a leading 0, then the national
 # number, its first digit 1-3, 5 or 7-9 (landlines, non-geographic numbers, mobiles), written
-# whole or in groups of at least three digits split by a space or a dash; the area code may
-# be bracketed, "(0121) 496 0000". A date such as 01-02-2023 has groups too short to match.
+# whole or in groups of at least three digits (after a first one of any length, "07 700 900 123")
+# split by a space or a dash of any kind (pasted text has non-breaking spaces, word processors
+# en dashes); the area code may be bracketed, "(0121) 496 0000". Letters may come right before
+# it ("tel07700900123"), digits may not. A date such as 01-02-2023 has groups too short to match.
+_GAP = r"[ \u00a0\u2009\u202f\-\u2010\u2011\u2012\u2013]"
 _PHONE = re.compile(
-    r"(?<![\w+])"
-    r"(?:(?:\+|00)44[ -]?(?:\(0\)[ -]?|0[ -]?)?|\(0(?=\d{2,5}\))|0)"
-    r"(?P<national>[1-357-9]\d{1,9}(?:(?:[ -]|\) ?)\d{3,})*)"
+    r"(?<![\d+])"
+    rf"(?:(?:\+|00)44{_GAP}?(?:\(0\){_GAP}?|0{_GAP}?)?|\(0(?=\d{{2,5}}\))|0)"
+    rf"(?P<national>[1-357-9]\d{{0,9}}(?:(?:{_GAP}|\) ?)\d{{3,}})*)"
     r"(?!\d)"
 )
 _DIGIT_GROUP = re.compile(r"\d+")
@@ -49,13 +52,14 @@ def _mask_phone(match: re.Match) -> str:
 
 
 # A full postcode: the outward code (area and district: B1, WV10, SW1A, EC1A, W1A) and the inward
-# code (a digit and two letters, never C, I, K, M, O or V), with or without a space; plus GIR 0AA.
+# code (a digit and two letters, never C, I, K, M, O or V), with or without a space (or two, or a
+# dash); plus GIR 0AA.
 # An outward code alone covers thousands of addresses and looks like road names (A1, M6): kept.
 _OUTWARD = (
     r"(?:[A-PR-UWYZ]\d[\dA-HJKPSTUW]?"  # A9, A99, A9A
     r"|[A-PR-UWYZ][A-HK-Y]\d[\dABEHMNPRVWXY]?)"  # AA9, AA99, AA9A
 )
-_POSTCODE = re.compile(rf"\b(?:{_OUTWARD}[ \u00a0]?\d[ABD-HJLNP-UW-Z]{{2}}|GIR[ \u00a0]?0AA)\b", re.IGNORECASE)
+_POSTCODE = re.compile(rf"\b(?:{_OUTWARD}(?:[ \u00a0]{{1,2}}|-)?\d[ABD-HJLNP-UW-Z]{{2}}|GIR[ \u00a0]?0AA)\b", re.IGNORECASE)
 
 
 def mask_personal_data(text: str) -> str:

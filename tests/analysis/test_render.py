@@ -333,3 +333,10 @@ def test_notes_of_a_group_say_suppressed_where_a_tested_change_lost_its_figures(
     assert "- More CCTV, 2021 → 2023: suppressed: fewer than 10 respondents" in text
     assert "- Increased police presence, 2021 → 2023: +0.0 points (not significant)" in text
     assert "nan" not in text
+
+
+def test_markdown_shows_html_in_labels_as_text():
+    waves = [wave("2023", "multi", None, [("x", "<img src=x onerror=alert(1)> & more", 30, 100)])]
+    text = render.to_markdown([compare_waves(waves, question="q")], "<b>Title</b>")
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; more" in text and "### &lt;b&gt;Title&lt;/b&gt;" in text
+    assert "<img" not in text and "<b>" not in text
