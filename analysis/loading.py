@@ -8,7 +8,7 @@ This module takes a SQLAlchemy session as an argument and knows nothing of Flask
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -114,11 +114,11 @@ def load_comparison_counts(
             f"'{waves[0].question.code}' as a matrix, whose items are each rated"
         )
     attribute = "items" if waves[-1].question.type == "matrix" else "options"
-    # Links are followed through every wave of the series, also those not compared now: 2019's
-    # option is 2023's when a 2021 option links the two.
-    canonical = concept_codes(_series_questions(waves[0], waves[0].question.code), attribute)
+    # Links are followed through the series' waves up to the newest compared, also those left out:
+    # 2019's option is 2023's when a 2021 option links the two. Later waves change nothing here.
+    canonical = concept_codes(_series_questions(waves, waves[0].question.code), attribute)
     groups = _group_questions(waves, by) if by else None
-    group_canonical = concept_codes(_series_questions(waves[0], by)) if groups else {}
+    group_canonical = concept_codes(_series_questions(waves, by)) if groups else {}
     counts_by_group: dict[str | None, list[WaveCounts]] = defaultdict(list)
     group_labels: dict[str, str] = {}
     for wave in waves:  # oldest first, so a group's label ends up as the newest wave's wording
@@ -130,17 +130,31 @@ def load_comparison_counts(
                 option = options[group_option]
                 code = group_canonical.get(option.code, option.code)
                 group_labels[code] = _label(wave.survey, option.label)
-            counts_by_group[code].append(counts)
+            known = counts_by_group[code]
+            if known and known[-1].wave == counts.wave:  # two of this wave's groups merged later (same_as)
+                known[-1] = _merged_groups(known[-1], counts)
+            else:
+                known.append(counts)
     return {
         (Group(code, group_labels[code]) if code is not None else None): counts
         for code, counts in counts_by_group.items()
     }
 
 
-def _series_questions(wave: Wave, code: str) -> list[Question]:
-    """The question ``code`` in every wave of the series that asks it, oldest first."""
-    surveys = sorted(wave.survey.series.surveys, key=lambda survey: survey.wave)
+def _series_questions(waves: list[Wave], code: str) -> list[Question]:
+    """The question ``code`` in the series' waves up to the newest of ``waves`` (oldest first)."""
+    newest = waves[-1].survey.wave
+    surveys = sorted((survey for survey in waves[0].survey.series.surveys if survey.wave <= newest), key=lambda survey: survey.wave)
     return [question for survey in surveys for question in survey.questions if question.code == code]
+
+
+def _merged_groups(first: WaveCounts, second: WaveCounts) -> WaveCounts:
+    """One wave's counts for two groups as one: a respondent is in one group only (a single-choice
+    question), so counts, bases and respondents add up. Same question, so the same rows in order."""
+    counts = first.counts.copy()
+    for column in ("count", "base"):
+        counts[column] = first.counts[column].to_numpy() + second.counts[column].to_numpy()
+    return replace(first, counts=counts, respondents=first.respondents + second.respondents)
 
 
 def _group_questions(waves: list[Wave], by: str) -> dict[int, Question]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect, select
@@ -28,13 +30,8 @@ def get_survey(slug: str) -> Survey:
     return survey
 
 
-_ASKS_FOR_HELP = "safer_voices_asks_for_help"
-
-
 def require_schema() -> None:
     """Stop with a clear next step, not a traceback, when the database is missing or not migrated."""
-    if click.get_current_context().meta.get(_ASKS_FOR_HELP):
-        return  # `--help` needs no database (and must not create an empty SQLite file)
     try:
         ready = inspect(db.engine).has_table("surveys")
     except OperationalError as error:
@@ -59,11 +56,25 @@ def database_problem(error: SQLAlchemyError) -> str:
 
 
 class DatabaseGroup(AppGroup):
-    """A command group that reports a database failure in any command clearly instead of with a traceback."""
+    """A command group whose commands check the database is migrated before they run, and report a
+    database failure clearly instead of with a traceback."""
+
+    def command(self, *args, **kwargs):
+        """As AppGroup.command, the check first: inside the command (and its app context), after its
+        options are read, so `--help` needs no database and never creates an empty SQLite file."""
+        register = super().command(*args, **kwargs)
+
+        def decorator(function):
+            @functools.wraps(function)
+            def checked(*call_args, **call_kwargs):
+                require_schema()
+                return function(*call_args, **call_kwargs)
+
+            return register(checked)
+
+        return decorator
 
     def invoke(self, ctx: click.Context):
-        # The group's check of the database runs before the command reads its options.
-        ctx.meta[_ASKS_FOR_HELP] = bool(set(ctx.help_option_names) & set(ctx.args))  # the command's own arguments
         try:
             return super().invoke(ctx)
         except (OperationalError, InterfaceError) as error:
@@ -73,5 +84,6 @@ class DatabaseGroup(AppGroup):
 def command_group(name: str, help: str) -> AppGroup:
     """A `flask NAME …` group whose commands all need the migrated database."""
     group = DatabaseGroup(name, help=help)
-    group.callback = with_appcontext(require_schema)
+    # The app context lives as long as the group's: a failure reported by invoke() rolls back in it.
+    group.callback = with_appcontext(lambda: None)
     return group

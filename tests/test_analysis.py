@@ -388,10 +388,40 @@ def test_links_are_followed_through_a_wave_left_out_of_the_comparison(chained):
 
 def test_percent_of_mentions_counts_options_merged_into_one_concept_once(chained):
     result = json.loads(chained.invoke(args=["analysis", "compare", "--series", "chain", "--question", "worries",
-                                             "--waves", "2019", "--percent-of", "mentions", "--format", "json"]).output)
+                                             "--waves", "2019,2021", "--percent-of", "mentions", "--format", "json"]).output)
     rows = result["waves"][0]["rows"]
     # Mentions of the concepts: 4 of Alpha-or-Beta and 2 of noise, so the shares add up to 100%.
-    assert [(r["code"], r["count"], r["base"], r["percent"]) for r in rows] == [("x", 4, 6, 66.7), ("noise", 2, 6, 33.3)]
+    assert [(r["code"], r["count"], r["base"], r["percent"]) for r in rows] == [("ab", 4, 6, 66.7), ("noise", 2, 6, 33.3)]
+
+
+def test_a_wave_newer_than_those_compared_changes_nothing(chained):
+    result = json.loads(chained.invoke(args=["analysis", "compare", "--series", "chain", "--question", "worries",
+                                             "--waves", "2019", "--format", "json"]).output)
+    assert [(r["code"], r["wave_codes"], r["label"], r["count"]) for r in result["waves"][0]["rows"]] == [
+        ("a", ["a"], "Alpha", 3), ("b", ["b"], "Beta", 2), ("noise", ["noise"], "Noise", 2)]
+
+
+def test_a_breakdown_by_groups_merged_in_a_later_wave_adds_them_up(app, runner, tmp_path):
+    def wave(year, towns):
+        return {**chain_wave(year, {"code": "q", "type": "single", "text": "Q?", "options": options(("yes", "Yes"), ("no", "No"))}),
+                "series": "towns", "slug": f"towns-{year}",
+                "questions": [{"code": "town", "type": "single", "text": "Town?", "options": towns},
+                              {"code": "q", "type": "single", "text": "Q?", "options": options(("yes", "Yes"), ("no", "No"))}]}
+
+    load_waves(
+        runner, tmp_path,
+        (wave("2021", options(("north", "North"), ("east", "East"))), "town,q\n" + "north,yes\n" * 12 + "east,yes\n" * 6 + "east,no\n" * 2),
+        (wave("2023", [{"code": "north_east", "label": "North East", "same_as": ["north", "east"]}, {"code": "south", "label": "South"}]),
+         "town,q\n" + "north_east,yes\n" * 10 + "north_east,no\n" * 5 + "south,no\n" * 11),
+    )
+    result = runner.invoke(args=["analysis", "compare", "--series", "towns", "--question", "q", "--by", "town", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    groups = {entry["group"]["code"]: entry for entry in json.loads(result.output)}
+    assert set(groups) == {"north_east", "south"}
+    first, second = groups["north_east"]["waves"]
+    assert (first["wave"], first["respondents"], [(r["code"], r["count"], r["base"]) for r in first["rows"]]) == (
+        "2021", 20, [("yes", 18, 20), ("no", "[c]", 20)])
+    assert (second["wave"], second["respondents"], [(r["code"], r["count"]) for r in second["rows"]]) == ("2023", 15, [("yes", 10), ("no", "[c]")])
 
 
 def test_a_wave_that_asked_the_question_as_free_text_is_left_out_and_said_so(app, runner, tmp_path):

@@ -94,6 +94,13 @@ def test_help_needs_no_database(tmp_path):
         assert result.exit_code == 0, result.output
         assert "Usage:" in result.output
     assert not database.exists()
+    # "--help" as an option's value is a value: the command runs, and finds no tables.
+    result = app.test_cli_runner().invoke(args=["analysis", "save", "--series", "cs", "--question", "q", "--title", "--help"])
+    assert result.exit_code == 1 and "The database has no tables yet. Run `flask db upgrade` first." in result.output
+    with app.app_context():
+        from survey.extensions import db
+
+        db.engine.dispose()
 
 
 def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):

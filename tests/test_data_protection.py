@@ -266,6 +266,7 @@ MASKED = {
     "grouped 07 700 900 123 in twos": "grouped [phone] in twos",
     "at B1  1AA twice spaced": "at [postcode] twice spaced",
     "at B1-1AA dashed": "at [postcode] dashed",
+    "office (0121)\u00a0496 0000": "office [phone]",
 }
 UNCHANGED = [
     "the 2023 survey was better",
@@ -281,6 +282,10 @@ UNCHANGED = [
     "costs £0.50 or 1,000,000 over 10 years",
     "items 0 1 2 3 and 07 700",
     "the M6-1 junction",
+    "Appendix 01 2019–2023",
+    "Table 02 2019 2020 2021",
+    "items 01 100 101 102",
+    "open 07:00–09:00 and 0700–0900",
     "",
 ]
 

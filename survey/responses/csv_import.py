@@ -712,15 +712,18 @@ class _Cursor:
         self.cursor, self.dialect = cursor, dialect
 
     def execute(self, statement: str, *args, **kwargs):
-        return self._run(self.cursor.execute, statement, *args, **kwargs)
+        return self._run(statement, self.cursor.execute, statement, *args, **kwargs)
 
     def executemany(self, statement: str, rows):
-        return self._run(self.cursor.executemany, statement, rows)
+        return self._run(statement, self.cursor.executemany, statement, rows)
 
-    def _run(self, method, statement: str, *args, **kwargs):
+    def fetchall(self):
+        return self._run(None, self.cursor.fetchall)
+
+    def _run(self, statement: str | None, method, *args, **kwargs):
         failure = self.dialect.loaded_dbapi.Error
         try:
-            return method(statement, *args, **kwargs)
+            return method(*args, **kwargs)
         except failure as error:
             raise DBAPIError.instance(statement, None, error, failure, dialect=self.dialect) from error
 

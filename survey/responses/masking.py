@@ -18,15 +18,16 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 
 # A UK number: +44 / 0044 (an optional 0 or "(0)" after it) or a leading 0, then the national
 # number, its first digit 1-3, 5 or 7-9 (landlines, non-geographic numbers, mobiles), written
-# whole or in groups of at least three digits (after a first one of any length, "07 700 900 123")
-# split by a space or a dash of any kind (pasted text has non-breaking spaces, word processors
-# en dashes); the area code may be bracketed, "(0121) 496 0000". Letters may come right before
-# it ("tel07700900123"), digits may not. A date such as 01-02-2023 has groups too short to match.
+# whole or in groups of at least three digits after a first one of two or more (of any length
+# for a mobile, "07 700 900 123"), split by a space or a dash of any kind (pasted text has
+# non-breaking spaces, word processors en dashes); the area code may be bracketed, "(0121) 496
+# 0000". Letters may come right before it ("tel07700900123", also a reference like INC0123456789:
+# masking errs on the safe side), digits may not. A date such as 01-02-2023 has groups too short.
 _GAP = r"[ \u00a0\u2009\u202f\-\u2010\u2011\u2012\u2013]"
 _PHONE = re.compile(
     r"(?<![\d+])"
     rf"(?:(?:\+|00)44{_GAP}?(?:\(0\){_GAP}?|0{_GAP}?)?|\(0(?=\d{{2,5}}\))|0)"
-    rf"(?P<national>[1-357-9]\d{{0,9}}(?:(?:{_GAP}|\) ?)\d{{3,}})*)"
+    rf"(?P<national>(?:7\d{{0,9}}|[1-35789]\d{{1,9}})(?:(?:{_GAP}|\){_GAP}?)\d{{3,}})*)"
     r"(?!\d)"
 )
 _DIGIT_GROUP = re.compile(r"\d+")
