@@ -147,7 +147,7 @@ def _after_table(lines: list[str]) -> list[str]:
 
 
 def _markdown_cell(text: str) -> str:
-    """Inert in any Markdown viewer: a label's HTML is shown as text, never rendered."""
+    """A label's HTML is shown as text in a Markdown viewer, never rendered."""
     return escape(text, quote=False).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
