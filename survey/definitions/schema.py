@@ -271,26 +271,24 @@ def read_definition_file(path: str | Path) -> SurveyDefinition:
 def read_definition_bytes(raw: bytes, name: str) -> SurveyDefinition:
     """Parse a definition from the bytes of a file called ``name`` (JSON if it ends in .json, else YAML)."""
     try:
+        return parse_definition(_read_data(raw, name))
+    except RecursionError:  # from the JSON or YAML reader, or the validation of what they read
+        raise DefinitionError([f"{name}: lists or sections are nested far too deeply to be a survey definition"]) from None
+
+
+def _read_data(raw: bytes, name: str) -> Any:
+    try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DefinitionError([f"{name}: byte {error.start} is not UTF-8; save the file as UTF-8"]) from None
     try:
-        data = json.loads(text) if name.lower().endswith(".json") else yaml.load(text, Loader=_NoAliasLoader)
+        return json.loads(text) if name.lower().endswith(".json") else yaml.load(text, Loader=_NoAliasLoader)
     except json.JSONDecodeError as error:
         raise DefinitionError([f"{name}: line {error.lineno}, column {error.colno}: {error.msg}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise DefinitionError([f"{name}: {where}{getattr(error, 'problem', None) or error}"]) from None
-    except RecursionError:
-        raise DefinitionError([f"{name}: {_TOO_DEEP}"]) from None
-    try:
-        return parse_definition(data)
-    except RecursionError:
-        raise DefinitionError([f"{name}: {_TOO_DEEP}"]) from None
-
-
-_TOO_DEEP = "lists or sections are nested far too deeply to be a survey definition"
 
 
 def _describe(problem: dict, data: Any) -> str:
