@@ -77,8 +77,16 @@ class DatabaseGroup(AppGroup):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (OperationalError, InterfaceError) as error:
-            fail(database_problem(error))
+        except Exception as error:
+            if isinstance(error, _database_failures()):
+                fail(database_problem(error))
+            raise
+
+
+def _database_failures() -> tuple[type[Exception], ...]:
+    """SQLAlchemy's, and the driver's own from code that uses its cursor directly (the CSV import)."""
+    driver = db.engine.dialect.loaded_dbapi
+    return (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
 
 
 def command_group(name: str, help: str) -> AppGroup:

@@ -33,7 +33,6 @@ from operator import itemgetter
 from typing import BinaryIO
 
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
 
 from analysis.spreadsheet import FORMULA_PREFIXES
 
@@ -606,12 +605,12 @@ class _BatchWriter:
         if problems.total or not new:
             return
         if not self._insert("[" + ",".join(new) + "]", len(new)):
-            # Only another writer storing one of these ids meanwhile: an import of the same file running at once.
+            # A guard: imports into a survey take turns (SQLite's write lock, PostgreSQL's advisory lock).
             raise RuntimeError("a response id of this batch was stored by another writer during the import; nothing was imported")
         result.added += len(new)
 
-    def _cursor(self) -> _Cursor:
-        return _Cursor(self.connection.connection.dbapi_connection.cursor(), self.connection.dialect)
+    def _cursor(self):
+        return self.connection.connection.dbapi_connection.cursor()
 
     def _existing_ids(self, batch: list[_Row], document: str) -> dict[str, int]:
         cursor = self._cursor()
@@ -702,33 +701,6 @@ class _BatchWriter:
             prepare=False,
         )
         return True
-
-
-class _Cursor:
-    """The driver's cursor, whose errors come out as SQLAlchemy's (OperationalError …) as they would
-    through the session, so a database that fails mid-import is reported like any other failure."""
-
-    def __init__(self, cursor, dialect):
-        self.cursor, self.dialect = cursor, dialect
-
-    def execute(self, statement: str, *args, **kwargs):
-        return self._run(statement, self.cursor.execute, statement, *args, **kwargs)
-
-    def executemany(self, statement: str, rows):
-        return self._run(statement, self.cursor.executemany, statement, rows)
-
-    def fetchall(self):
-        return self._run(None, self.cursor.fetchall)
-
-    def _run(self, statement: str | None, method, *args, **kwargs):
-        failure = self.dialect.loaded_dbapi.Error
-        try:
-            return method(*args, **kwargs)
-        except failure as error:
-            raise DBAPIError.instance(statement, None, error, failure, dialect=self.dialect) from error
-
-    def __getattr__(self, name: str):
-        return getattr(self.cursor, name)
 
 
 def _sqlite_timestamp(moment: datetime) -> str:
