@@ -23,6 +23,7 @@ from .spreadsheet import neutralise_formula
 CSV_COLUMNS = ["group", "wave", "rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
 CHANGE_SHEET_COLUMNS = ["group", "code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"]
 BAR_COLOUR = "#1d4f91"
+PERCENT_FORMAT = '0.0"%"'  # a percent already in points (10.7), shown as 10.7%
 
 
 def _percent(value) -> str:
@@ -67,15 +68,18 @@ def format_line(table: WaveTable) -> str:
     return {"one answer": "Choose one", "any number of answers": "Choose any number"}.get(wording, f"Choose {wording}")
 
 
-def _grid(comparison: Comparison) -> tuple[list[str], list[list[str]], list[list[str]]]:
-    """Header, ranked body lines and footer lines (base, format) of the side-by-side table; three cells per wave."""
+def _grid(comparison: Comparison, percent=_percent) -> tuple[list[str], list[list], list[list[str]]]:
+    """Header, ranked body lines and footer lines (base, format) of the side-by-side table; three cells per wave.
+
+    ``percent`` shapes the percent cells: text ('10.7%') by default, numbers for a spreadsheet.
+    """
     header = [cell for table in comparison.waves for cell in ("Rank", column_title(comparison, table), "%")]
     columns = [table.rows.to_dict("records") for table in comparison.waves]
     body = []
     for index in range(max((len(rows) for rows in columns), default=0)):
         line = []
         for rows in columns:
-            line += [_rank(rows[index]), str(rows[index]["label"]), _percent(rows[index]["percent"])] if index < len(rows) else ["", "", ""]
+            line += [_rank(rows[index]), str(rows[index]["label"]), percent(rows[index]["percent"])] if index < len(rows) else ["", "", ""]
         body.append(line)
     footer = [
         [cell for table in comparison.waves for cell in ("", base_line(table), "")],
@@ -213,7 +217,11 @@ def to_json(comparisons: list[Comparison], title: str) -> str:
 
 
 def to_xlsx(comparisons: list[Comparison], title: str) -> bytes:
-    """A report sheet per group (the council layout) and a 'Changes' sheet where numbers stay numbers."""
+    """A report sheet per group (the council layout) and a 'Changes' sheet where numbers stay numbers.
+
+    The report's percents are numbers shown as '10.7%' (the value is 10.7, as in the CSV and JSON),
+    so an analyst can chart or sum them without converting text first.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -221,7 +229,7 @@ def to_xlsx(comparisons: list[Comparison], title: str) -> bytes:
     workbook.remove(workbook.active)
     for number, comparison in enumerate(comparisons, start=1):
         sheet = workbook.create_sheet(_sheet_name(comparison, number, workbook.sheetnames))
-        header, body, footer = _grid(comparison)
+        header, body, footer = _grid(comparison, percent=lambda value: value)
         sheet.append([neutralise_formula(_heading(comparison, title))])
         sheet.append([])
         sheet.append([neutralise_formula(cell) for cell in header])
@@ -232,6 +240,10 @@ def to_xlsx(comparisons: list[Comparison], title: str) -> bytes:
             sheet.append([neutralise_formula(note)])
         for cell in (sheet["A1"], *sheet[3]):
             cell.font = Font(bold=True)
+        for row in sheet.iter_rows(min_row=4, max_row=3 + len(body)):
+            for cell in row:
+                if cell.data_type == "n":
+                    cell.number_format = PERCENT_FORMAT
         for index in range(len(header)):
             sheet.column_dimensions[sheet.cell(3, index + 1).column_letter].width = 36 if index % 3 == 1 else 7
     changes = workbook.create_sheet("Changes")

@@ -237,7 +237,7 @@ def test_csv_xlsx_and_charts(series, tmp_path):
     workbook = openpyxl.load_workbook(write("xlsx"))
     report = workbook["Report"]
     assert [cell.value for cell in report[3]] == ["Rank", "Respondents' top 5, 2021", "%", "Rank", "Respondents' top 5, 2023", "%"]
-    assert [cell.value for cell in report[4]] == ["1", "Drug Dealing", "30.0%", "1", "Littering or fly tipping", "76.0%"]
+    assert [cell.value for cell in report[4]] == ["1", "Drug Dealing", 30.0, "1", "Littering or fly tipping", 76.0]
     changes = workbook["Changes"]
     assert [cell.value for cell in changes[1]][:6] == ["group", "code", "label", "from_wave", "to_wave", "comparable"]
     assert write("png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -261,12 +261,12 @@ def test_xlsx_report_sheet_has_the_council_layout(priorities):
         ["Top priorities", None, None, None, None, None],
         [None] * 6,
         ["Rank", "Respondents' top 5, 2021", "%", "Rank", "Respondents' top 5, 2023", "%"],
-        ["1", "Drug dealing", "10.7%", "1", "Littering or fly tipping", "38.0%"],
-        ["2", "Youth disorder", "9.3%", "2", "Drug Dealing", "37.0%"],
-        ["3", "Burglary", "7.4%", "3", "Nuisance bikes", "33.0%"],
-        ["4", "Violent crime", "7.2%", "4", "Noise nuisance", "32.0%"],
-        ["5", "Littering/fly tipping", "5.8%", "5=", "Burglary", "27.0%"],
-        [None, None, None, "5=", "Presence of drugs in public places", "27.0%"],
+        ["1", "Drug dealing", 10.7, "1", "Littering or fly tipping", 38.0],
+        ["2", "Youth disorder", 9.3, "2", "Drug Dealing", 37.0],
+        ["3", "Burglary", 7.4, "3", "Nuisance bikes", 33.0],
+        ["4", "Violent crime", 7.2, "4", "Noise nuisance", 32.0],
+        ["5", "Littering/fly tipping", 5.8, "5=", "Burglary", 27.0],
+        [None, None, None, "5=", "Presence of drugs in public places", 27.0],
         [None, "Base: 1,000 respondents who answered", None, None, "Base: 500 respondents who answered", None],
         [None, "Single choice", None, None, "Choose up to five", None],
         [None] * 6,
@@ -277,6 +277,8 @@ def test_xlsx_report_sheet_has_the_council_layout(priorities):
         ["group", "code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"],
         [None, "littering", "Littering or fly tipping", "2021", "2023", False, ONE_OF_FIVE, None, None, None],
     ]
+    # The percents are numbers, shown as printed reports show them.
+    assert {workbook["Report"][cell].number_format for cell in ("C4", "C8", "F4", "F9")} == {'0.0"%"'}
 
 
 def test_xlsx_keeps_numbers_numeric_and_neutralises_formula_text():
@@ -296,7 +298,7 @@ def test_xlsx_of_a_breakdown_has_a_sheet_per_group(breakdown):
     workbook = openpyxl.load_workbook(io.BytesIO(render.to_xlsx(breakdown, TITLE)))
     assert workbook.sheetnames == ["North", "-West", "Changes"]
     assert sheet_values(workbook["-West"])[3:6] == [
-        [None, None, None, "1", "Increased police presence", "62.5%"],
+        [None, None, None, "1", "Increased police presence", 62.5],
         [None, None, None, "2", "'=More CCTV", "[c]"],
         [None, "Base: [c]", None, None, "Base: 40 respondents who answered", None],
     ]
