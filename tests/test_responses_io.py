@@ -382,3 +382,34 @@ def test_begin_bulk_load_refuses_a_session_that_has_begun(app):
         db.session.execute(sa.text("SELECT 1"))
         with pytest.raises(RuntimeError, match="must begin"):
             begin_bulk_load()
+
+
+def test_an_id_imported_before_and_repeated_in_the_file_is_reported_not_skipped_twice(app, loaded, tmp_path):
+    assert import_csv(loaded, write(tmp_path, "\n".join([HEADER, GOOD_ROWS[0]]) + "\n", "first.csv")).exit_code == 0
+    result = import_csv(loaded, write(tmp_path, "\n".join([HEADER, GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[0]]) + "\n"))
+    assert result.exit_code == 1
+    assert "row 4, column response_id: 'r1' appears more than once in the file" in result.output
+    assert response_count(app) == 1
+
+
+def test_an_id_imported_before_is_found_repeated_across_batches_and_a_later_import_starts_afresh(app, loaded):
+    from survey.extensions import db
+    from survey.responses.csv_import import ImportFailed, import_responses
+
+    header = "response_id,town,concerns/knives,concerns/asb\n"
+    old = "".join(f"r{n},north,very,very\n" for n in range(20))
+    with app.app_context():
+        import_responses(_town_test(app), io.BytesIO((header + old).encode()))
+        db.session.commit()
+        # r3 again 13 rows later, in another batch of seven: both were imported before.
+        with pytest.raises(ImportFailed) as failure:
+            import_responses(_town_test(app), io.BytesIO((header + old + "r3,north,very,very\nr99,north,very,very\n").encode()), batch_size=7)
+        assert [str(problem) for problem in failure.value.problems] == ["row 22, column response_id: 'r3' appears more than once in the file"]
+        # The remembered ids went with the failed import: the same file without the repeat imports cleanly.
+        result = import_responses(_town_test(app), io.BytesIO((header + old + "r99,north,very,very\n").encode()), batch_size=7)
+        db.session.commit()
+        assert (result.added, result.already_there) == (1, 20)
+        result = import_responses(_town_test(app), io.BytesIO((header + old).encode()), batch_size=7)
+        db.session.commit()
+        assert (result.added, result.already_there) == (0, 20)
+    assert response_count(app) == 21

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import csv
 import heapq
+import json
 import queue
 import threading
 import uuid
@@ -54,6 +55,7 @@ _EARLIEST_SUBMISSION = datetime(1998, 1, 1, tzinfo=timezone.utc)
 _CLOCK_SLACK = timedelta(days=1)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 _KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
+_KNOWN = "import_known_ids"  # a temporary table of the response ids this import found already stored
 _SKIP_KNOWN_IDS = "ON CONFLICT (survey_id, uid) DO NOTHING"  # a row whose response id is known is left out
 _IMPORT_LOCKS = 0x53560001  # PostgreSQL advisory locks of imports: (this number, survey id)
 
@@ -194,7 +196,7 @@ def import_responses(
     problems = problems.merged(written)
     if problems.total:
         _fail(problems)
-    writer.drop_kinds()
+    writer.drop_temporary_tables()
     if progress:
         progress(stream.tell())
     return result
@@ -540,6 +542,7 @@ class _BatchWriter:
         self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
+        self.remembers_known_ids = False
 
     def timestamp_text(self, moment: datetime) -> str:
         """A submission time as the database reads it from the JSON."""
@@ -578,10 +581,13 @@ class _BatchWriter:
             cursor.close()
         return kinds
 
-    def drop_kinds(self) -> None:
+    def drop_temporary_tables(self) -> None:
+        schema = "pg_temp" if self.dialect == "postgresql" else "temp"
         cursor = self._cursor()
         try:
-            cursor.execute(f"DROP TABLE {'pg_temp' if self.dialect == 'postgresql' else 'temp'}.{_KINDS}")
+            cursor.execute(f"DROP TABLE {schema}.{_KINDS}")
+            if self.remembers_known_ids:
+                cursor.execute(f"DROP TABLE {schema}.{_KNOWN}")
         finally:
             cursor.close()
 
@@ -592,15 +598,17 @@ class _BatchWriter:
             return
         # Some response id is known already (a re-import) or repeated: sort the batch out row by row.
         existing = self._existing_ids(batch, document)
+        known_earlier = self._known_in_earlier_batches([uid for _, uid, _ in batch if existing.get(uid, self.first_new_id) < self.first_new_id])
         in_batch: set[str] = set()
         new = []
         for row_number, uid, row in batch:
-            if uid in in_batch or existing.get(uid, 0) >= self.first_new_id:
+            if uid in in_batch or uid in known_earlier or existing.get(uid, 0) >= self.first_new_id:
                 problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
-            elif uid in existing:
+                continue
+            in_batch.add(uid)
+            if uid in existing:
                 result.already_there += 1
             else:
-                in_batch.add(uid)
                 new.append(row)
         if problems.total or not new:
             return
@@ -608,6 +616,36 @@ class _BatchWriter:
             # A guard: imports into a survey take turns (SQLite's write lock, PostgreSQL's advisory lock).
             raise RuntimeError("a response id of this batch was stored by another writer during the import; nothing was imported")
         result.added += len(new)
+
+    def _known_in_earlier_batches(self, uids: list[str]) -> set[str]:
+        """Which of these already-stored ids an earlier batch of this file also had; remembers them all.
+
+        A repeat of a new id is caught by the database (this import stored it), but a repeat of
+        an id imported before would be skipped twice without a word: they are remembered in a
+        temporary table, so that memory does not grow with a re-imported file.
+        """
+        if not uids:
+            return set()
+        cursor = self._cursor()
+        try:
+            if self.dialect == "postgresql":
+                if not self.remembers_known_ids:
+                    cursor.execute(f"CREATE TEMPORARY TABLE {_KNOWN} (uid text PRIMARY KEY) ON COMMIT DROP")
+                cursor.execute(f"SELECT uid FROM pg_temp.{_KNOWN} WHERE uid = ANY(%s)", (uids,), prepare=False)
+                found = {uid for (uid,) in cursor.fetchall()}
+                cursor.execute(f"INSERT INTO pg_temp.{_KNOWN} SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (uids,), prepare=False)
+            else:
+                if not self.remembers_known_ids:
+                    cursor.execute(f"DROP TABLE IF EXISTS temp.{_KNOWN}")
+                    cursor.execute(f"CREATE TEMPORARY TABLE {_KNOWN} (uid TEXT PRIMARY KEY)")
+                document = json.dumps(uids)
+                cursor.execute(f"SELECT uid FROM temp.{_KNOWN} WHERE uid IN (SELECT value FROM json_each(?))", (document,))
+                found = {uid for (uid,) in cursor.fetchall()}
+                cursor.execute(f"INSERT OR IGNORE INTO temp.{_KNOWN} SELECT value FROM json_each(?)", (document,))
+            self.remembers_known_ids = True
+            return found
+        finally:
+            cursor.close()
 
     def _cursor(self):
         return self.connection.connection.dbapi_connection.cursor()
