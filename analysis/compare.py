@@ -246,21 +246,39 @@ def suppress_small_cells(comparison: Comparison, threshold: int = 10) -> Compari
             nothing = table.all_rows.iloc[0:0].astype(object)
             tables.append(replace(table, rows=nothing, all_rows=nothing, tie_at_cutoff=False, suppressed=True))
             continue
-        all_rows, codes = _suppress(table.all_rows, threshold)
-        rows, _ = _suppress(table.rows, threshold)
+        all_rows, rows, codes = _suppress(table.all_rows, threshold, comparison.top)
         hidden |= {(table.wave, code) for code in codes}
-        tables.append(replace(table, rows=rows, all_rows=all_rows))
+        ranked_shown = int(rows["rank"].notna().sum())
+        tables.append(replace(table, rows=rows, all_rows=all_rows, tie_at_cutoff=ranked_shown > comparison.top))
     changes = [_suppress_change(change, hidden, threshold) for change in comparison.changes.to_dict("records")]
     return replace(comparison, waves=tables, changes=_changes_frame(changes), suppressed_threshold=threshold)
 
 
-def _suppress(rows: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, set[str]]:
-    """A copy of ``rows`` with small cells shown as [c] (object columns), and the codes hidden."""
-    rows = rows.astype(object)
-    small = [count == SUPPRESSED or int(count) < threshold for count in rows["count"]]
-    small = pd.Series(small, index=rows.index, dtype=bool)
-    rows.loc[small, SUPPRESSED_CELLS] = SUPPRESSED
-    return rows, set(rows.loc[small, "code"])
+def _suppress(ranked: pd.DataFrame, threshold: int, top: int) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+    """Every row and the rows to show, small cells as [c] (object columns), and the codes hidden.
+
+    The rows shown are ranked among themselves (top N, ties among them only); the hidden ones
+    follow all of them, unranked and in alphabetical order, so that neither a rank, a tie nor a
+    place in the list tells how a hidden count compares with another (a matrix item rated by
+    three people, all "very concerned", would otherwise share first place with a 100% item).
+    A base under the threshold (a matrix item rated by few) is hidden too.
+    """
+    def too_small(value) -> bool:
+        return value == SUPPRESSED or int(value) < threshold
+
+    records = ranked.to_dict("records")  # largest share first
+    small = [row for row in records if too_small(row["count"])]
+    shown = [row for row in records if not too_small(row["count"])]
+    ranks = _competition_ranks([_share(row) for row in shown])
+    shown = [{**row, "rank": rank, "tied": ranks.count(rank) > 1} for row, rank in zip(shown, ranks)]
+    hidden = [
+        {**row, **dict.fromkeys(SUPPRESSED_CELLS, SUPPRESSED), "rank": None, "tied": False,
+         "base": SUPPRESSED if too_small(row["base"]) else row["base"]}
+        for row in sorted(small, key=lambda row: (str(row["label"]).casefold(), str(row["code"])))
+    ]
+    every = pd.DataFrame(shown + hidden, columns=ROW_COLUMNS, dtype=object)
+    display = pd.DataFrame([row for row in shown if row["rank"] <= top] + hidden, columns=ROW_COLUMNS, dtype=object)
+    return every, display, {row["code"] for row in hidden}
 
 
 def _suppress_change(change: dict, hidden: set[tuple[str, str]], threshold: int) -> dict:

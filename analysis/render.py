@@ -31,7 +31,9 @@ def _percent(value) -> str:
 
 
 def _rank(row: dict) -> str:
-    """'4=' for a shared rank, as printed reports do."""
+    """'4=' for a shared rank, as printed reports do; nothing for a suppressed row (it is not ranked)."""
+    if _missing(row["rank"]):
+        return ""
     return f"{row['rank']}=" if row["tied"] else str(row["rank"])
 
 
@@ -47,7 +49,7 @@ def base_line(table: WaveTable) -> str:
     """What the percentages are of, so different bases side by side are never mistaken for each other."""
     if table.suppressed:
         return f"Base: {SUPPRESSED}"
-    bases = sorted({int(base) for base in table.all_rows["base"]}) or [table.respondents]
+    bases = sorted({int(base) for base in table.all_rows["base"] if base != SUPPRESSED}) or [table.respondents]
     shown = f"{bases[0]:,}" if len(bases) == 1 else f"{bases[0]:,}–{bases[-1]:,}"
     if table.base_rule == "all":
         return f"Base: all respondents ({shown})"
@@ -105,7 +107,10 @@ def notes(comparison: Comparison) -> list[str]:
         if table.suppressed:
             lines.append(f"{table.wave}: fewer than {comparison.suppressed_threshold} respondents in this group, so nothing is shown.")
     if comparison.suppressed_threshold:
-        lines.append(f"[c]: fewer than {comparison.suppressed_threshold} respondents, not shown so that nobody can be identified.")
+        lines.append(
+            f"[c]: fewer than {comparison.suppressed_threshold} respondents, not shown so that nobody can be identified;"
+            " such rows are not ranked and follow the ranked ones in alphabetical order."
+        )
     return lines
 
 
@@ -171,19 +176,30 @@ def to_markdown(comparisons: list[Comparison], title: str) -> str:
 
 
 def to_html(comparisons: list[Comparison], title: str) -> str:
-    """An accessible HTML fragment, a <section> per group: caption, scoped headers, every value escaped."""
-    return "\n".join(_html_section(comparison, title) for comparison in comparisons) + "\n"
+    """An accessible HTML fragment, a <section> per group: caption, headers, every value escaped."""
+    return "\n".join(_html_section(comparison, title, f"comparison-{number}") for number, comparison in enumerate(comparisons, start=1)) + "\n"
 
 
-def _html_section(comparison: Comparison, title: str) -> str:
+def _html_section(comparison: Comparison, title: str, prefix: str) -> str:
+    """Each rank and percent names its headers (`headers`): its column's and its own wave's label.
+
+    Scopes cannot say it: a row holds one label per wave, and a scoped row header would
+    describe every cell to its right, the other waves' figures included.
+    """
     header, body, footer = _grid(comparison)
     parts = ['<section class="comparison">', "<table>", f"<caption>{escape(_heading(comparison, title))}</caption>"]
-    parts.append("<thead><tr>" + "".join(f'<th scope="col">{escape(cell)}</th>' for cell in header) + "</tr></thead>")
+    parts.append("<thead><tr>" + "".join(f'<th scope="col" id="{prefix}-c{i}">{escape(cell)}</th>' for i, cell in enumerate(header)) + "</tr></thead>")
     parts.append("<tbody>")
-    for line in body:
-        # The label is the row header of its wave's rank and percent.
-        cells = [f'<th scope="row">{escape(cell)}</th>' if i % 3 == 1 and cell else f"<td>{escape(cell)}</td>"
-                 for i, cell in enumerate(line)]
+    for r, line in enumerate(body):
+        cells = []
+        for i, cell in enumerate(line):
+            label = i - i % 3 + 1  # the label's column in this wave's three
+            if not line[label]:
+                cells.append(f"<td>{escape(cell)}</td>")  # this wave has no row here
+            elif i == label:
+                cells.append(f'<th id="{prefix}-r{r}-c{i}" headers="{prefix}-c{i}">{escape(cell)}</th>')
+            else:
+                cells.append(f'<td headers="{prefix}-c{i} {prefix}-r{r}-c{label}">{escape(cell)}</td>')
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody>")
     parts.append("<tfoot>" + "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line) + "</tr>" for line in footer) + "</tfoot>")
@@ -271,11 +287,11 @@ def _figure(comparisons: list[Comparison], title: str):
     if not comparisons:
         raise AnalysisError("there is nothing to chart: no comparison was given")
     columns = max(len(comparison.waves) for comparison in comparisons)
-    depth = max((len(table.rows) for comparison in comparisons for table in comparison.waves), default=1)
+    depth = max((len(_charted(table)) for comparison in comparisons for table in comparison.waves), default=1)
     figure = Figure(figsize=(5.6 * columns, (0.42 * max(depth, 1) + 1.5) * len(comparisons) + 0.6), layout="constrained")
     axes = figure.subplots(len(comparisons), columns, squeeze=False)
     # One scale for every panel, so bars of different waves are not visually exaggerated.
-    widest = max([10.0] + [float(v) for c in comparisons for t in c.waves for v in t.rows["percent"] if v != SUPPRESSED])
+    widest = max([10.0] + [float(row["percent"]) for c in comparisons for t in c.waves for row in _charted(t)])
     for comparison, row_axes in zip(comparisons, axes):
         for axis, table in zip(row_axes, comparison.waves):
             _panel(axis, comparison, table, widest)
@@ -286,9 +302,9 @@ def _figure(comparisons: list[Comparison], title: str):
 
 
 def _panel(axis, comparison: Comparison, table: WaveTable, widest: float) -> None:
-    rows = table.rows.to_dict("records")[::-1]  # barh draws from the bottom up
+    rows = _charted(table)[::-1]  # barh draws from the bottom up
     labels = [textwrap.fill(f"{_rank(row)} {row['label']}", 30) for row in rows]
-    values = [0.0 if row["percent"] == SUPPRESSED else float(row["percent"]) for row in rows]
+    values = [float(row["percent"]) for row in rows]
     bars = axis.barh(range(len(rows)), values, color=BAR_COLOUR)
     axis.set_yticks(range(len(rows)), labels, fontsize=9)
     for bar, row in zip(bars, rows):
@@ -297,6 +313,11 @@ def _panel(axis, comparison: Comparison, table: WaveTable, widest: float) -> Non
     axis.set_title(f"{group}{column_title(comparison, table)}\n{format_line(table)}\n{base_line(table)}", fontsize=9)
     axis.set_xlim(0, widest * 1.2)
     axis.set_xlabel("%")
+
+
+def _charted(table: WaveTable) -> list[dict]:
+    """The ranked rows: a suppressed row has no bar (a bar of zero would say nobody chose it)."""
+    return [row for row in table.rows.to_dict("records") if row["percent"] != SUPPRESSED]
 
 
 def chart_png(comparisons: list[Comparison], title: str) -> bytes:

@@ -75,6 +75,7 @@ def _wave_table(wave: dict) -> WaveTable:
 def _rows(records: list[dict]) -> pd.DataFrame:
     # Results saved before rows had wave_codes: the concept's code is the one they knew.
     filled = [{"wave_codes": [row["code"]], **row} for row in records]
-    frame = pd.DataFrame([{column: row[column] for column in ROW_COLUMNS} for row in filled], columns=ROW_COLUMNS)
-    suppressed = any(row["count"] == SUPPRESSED for row in records)
-    return frame.astype(object) if suppressed else frame.astype(ROW_DTYPES)
+    values = [{column: row[column] for column in ROW_COLUMNS} for row in filled]
+    if any(row["count"] == SUPPRESSED for row in records):
+        return pd.DataFrame(values, columns=ROW_COLUMNS, dtype=object)  # as suppress_small_cells made it: no rank stays None
+    return pd.DataFrame(values, columns=ROW_COLUMNS).astype(ROW_DTYPES)

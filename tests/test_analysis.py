@@ -219,7 +219,8 @@ def test_report_layouts_look_like_the_council_tables(series, file_format):
                      "Drug dealing, 2021 → 2023: not comparable — 2021 allowed one answer, 2023 up to five"):
         assert expected in text, expected
     if file_format == "html":
-        assert "<caption>" in text and '<th scope="col">Respondents&#x27; top 5, 2021</th>' in result.output and '<th scope="row">Drug Dealing</th>' in text
+        assert "<caption>" in text and '<th scope="col" id="comparison-1-c1">Respondents&#x27; top 5, 2021</th>' in result.output
+        assert '<th id="comparison-1-r0-c1" headers="comparison-1-c1">Drug Dealing</th>' in text
     if file_format == "md":
         assert "| 1 | Drug Dealing | 30.0% | 1 | Littering or fly tipping | 76.0% |" in text
 
@@ -274,7 +275,7 @@ def test_analysis_page_shows_the_table_chart_and_downloads(series, client, login
     page = client.get("/staff/analysis/?series=cs&question=priorities&top=5&base=answered&percent_of=respondents")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "<caption>" in html and '<th scope="row">Drug Dealing</th>' in html
+    assert "<caption>" in html and '<th id="comparison-1-r0-c1" headers="comparison-1-c1">Drug Dealing</th>' in html
     assert 'class="chart" src="/staff/analysis/download.svg?' in html
     download = client.get("/staff/analysis/download.json?series=cs&question=priorities&top=5&base=answered&percent_of=respondents")
     assert download.status_code == 200

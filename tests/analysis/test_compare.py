@@ -15,6 +15,7 @@ from analysis.errors import AnalysisError
 
 from .builders import (
     SCALE_VERY,
+    concerns,
     concerns_2021,
     concerns_2023,
     counts_frame,
@@ -302,7 +303,7 @@ def safer(wave_label, police, cctv, respondents):
 
 
 def suppressed_table(*rows) -> pd.DataFrame:
-    return pd.DataFrame(with_wave_codes(rows), columns=ROW_COLUMNS).astype(object)
+    return pd.DataFrame(with_wave_codes(rows), columns=ROW_COLUMNS, dtype=object)
 
 
 def test_small_cells_show_c_and_their_changes_are_withheld():
@@ -315,13 +316,38 @@ def test_small_cells_show_c_and_their_changes_are_withheld():
     ))
     assert_frame_equal(hidden.waves[1].rows, suppressed_table(
         (1, "police_presence", "Increased police presence", 60, 150, 40.0, 32.5, 48.0, False),
-        (2, "cctv", "More CCTV", "[c]", 150, "[c]", "[c]", "[c]", False),
+        (None, "cctv", "More CCTV", "[c]", 150, "[c]", "[c]", "[c]", False),
     ))
     assert_frame_equal(hidden.waves[1].all_rows, hidden.waves[1].rows)
     assert_frame_equal(hidden.changes, changes(
         ("police_presence", "Increased police presence", "2021", "2023", True, "", 0.0, 1.0, False),
         ("cctv", "More CCTV", "2021", "2023", True, "suppressed: fewer than 10 respondents", None, None, None),
     ))
+
+
+def test_a_hidden_cell_has_no_rank_tie_or_place_that_tells_how_its_count_compares():
+    # "Racism" was rated by three people, all concerned: 100%, like "Knife crime" (30 of 30).
+    grid = concerns("2023", ("very", "fairly"), [
+        ("knife_crime", "Knife crime", 30, 30),
+        ("racism", "Racism", 3, 3),
+        ("asb", "Anti-social behaviour", 20, 30),
+        ("burglary", "Burglary", 8, 30),
+        ("bikes", "Nuisance bikes", 15, 30),
+        ("arson", "Arson", 9, 30),
+    ])
+    hidden = suppress_small_cells(replace(compare_waves([grid], top=2, question="concerns"), group=("a", "Aton")), threshold=10)
+    table = hidden.waves[0]
+    # The shown rows are ranked among themselves (top 2); the hidden ones follow, unranked, A to Z.
+    assert_frame_equal(table.rows, suppressed_table(
+        (1, "knife_crime", "Knife crime", 30, 30, 100.0, 88.6, 100.0, False),
+        (2, "asb", "Anti-social behaviour", 20, 30, 66.7, 48.8, 80.8, False),
+        (None, "arson", "Arson", "[c]", 30, "[c]", "[c]", "[c]", False),
+        (None, "burglary", "Burglary", "[c]", 30, "[c]", "[c]", "[c]", False),
+        (None, "racism", "Racism", "[c]", "[c]", "[c]", "[c]", "[c]", False),
+    ))
+    assert not table.tie_at_cutoff
+    assert list(table.all_rows["code"]) == ["knife_crime", "asb", "bikes", "arson", "burglary", "racism"]
+    assert list(table.all_rows["rank"]) == [1, 2, 3, None, None, None]
 
 
 def test_a_wave_with_fewer_respondents_than_the_threshold_is_hidden_entirely():

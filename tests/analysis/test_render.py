@@ -155,7 +155,7 @@ def test_csv_of_a_breakdown_neutralises_formulas_and_shows_suppressed_cells(brea
         "North,2023,1,police_presence,Increased police presence,60,150,40.0,32.5,48.0,False",
         "North,2023,2,cctv,'=More CCTV,30,150,20.0,14.4,27.1,False",
         "'-West,2023,1,police_presence,Increased police presence,25,40,62.5,47.0,75.8,False",
-        "'-West,2023,2,cctv,'=More CCTV,[c],40,[c],[c],[c],False",
+        "'-West,2023,,cctv,'=More CCTV,[c],40,[c],[c],[c],False",  # a hidden row is not ranked
     ]) + "\r\n"
 
 
@@ -223,13 +223,21 @@ def test_html_fragment_is_an_accessible_table(priorities):
     html = render.to_html([priorities], TITLE)
     assert html.startswith('<section class="comparison">\n<table>\n<caption>Top priorities</caption>\n')
     assert ("<thead><tr>"
-            '<th scope="col">Rank</th><th scope="col">Respondents&#x27; top 5, 2021</th><th scope="col">%</th>'
-            '<th scope="col">Rank</th><th scope="col">Respondents&#x27; top 5, 2023</th><th scope="col">%</th>'
+            '<th scope="col" id="comparison-1-c0">Rank</th><th scope="col" id="comparison-1-c1">Respondents&#x27; top 5, 2021</th>'
+            '<th scope="col" id="comparison-1-c2">%</th><th scope="col" id="comparison-1-c3">Rank</th>'
+            '<th scope="col" id="comparison-1-c4">Respondents&#x27; top 5, 2023</th><th scope="col" id="comparison-1-c5">%</th>'
             "</tr></thead>") in html
-    assert ('<tr><td>1</td><th scope="row">Drug dealing</th><td>10.7%</td>'
-            '<td>1</td><th scope="row">Littering or fly tipping</th><td>38.0%</td></tr>') in html
-    assert ('<tr><td></td><td></td><td></td>'
-            '<td>5=</td><th scope="row">Presence of drugs in public places</th><td>27.0%</td></tr>') in html
+    # Each figure names its column and its own wave's label: a row holds two waves' labels.
+    assert ('<tr><td headers="comparison-1-c0 comparison-1-r0-c1">1</td>'
+            '<th id="comparison-1-r0-c1" headers="comparison-1-c1">Drug dealing</th>'
+            '<td headers="comparison-1-c2 comparison-1-r0-c1">10.7%</td>'
+            '<td headers="comparison-1-c3 comparison-1-r0-c4">1</td>'
+            '<th id="comparison-1-r0-c4" headers="comparison-1-c4">Littering or fly tipping</th>'
+            '<td headers="comparison-1-c5 comparison-1-r0-c4">38.0%</td></tr>') in html
+    assert ('<tr><td></td><td></td><td></td><td headers="comparison-1-c3 comparison-1-r5-c4">5=</td>'
+            '<th id="comparison-1-r5-c4" headers="comparison-1-c4">Presence of drugs in public places</th>'
+            '<td headers="comparison-1-c5 comparison-1-r5-c4">27.0%</td></tr>') in html
+    assert "scope=\"row\"" not in html
     assert ("<tfoot><tr><td></td><td>Base: 1,000 respondents who answered</td><td></td>"
             "<td></td><td>Base: 500 respondents who answered</td><td></td></tr>"
             "<tr><td></td><td>Single choice</td><td></td><td></td><td>Choose up to five</td><td></td></tr></tfoot>") in html
@@ -245,9 +253,10 @@ def test_html_escapes_every_value_and_gives_a_section_per_group(breakdown):
     html = render.to_html([hostile, breakdown[1]], "Safer & sound")
     assert html.count("<section") == 2
     assert "<caption>Safer &amp; sound — &lt;b&gt;North&lt;/b&gt;</caption>" in html
-    assert '<th scope="row">&lt;script&gt;alert(1)&lt;/script&gt;</th>' in html
+    assert '<th id="comparison-1-r0-c1" headers="comparison-1-c1">&lt;script&gt;alert(1)&lt;/script&gt;</th>' in html
+    assert 'id="comparison-2-c0"' in html  # ids stay unique with two tables on one page
     assert "<script>" not in html and "<b>" not in html
-    assert '<td>[c]</td>' in html and "[c]: fewer than 10 respondents" in html
+    assert '<td headers="comparison-2-c5 comparison-2-r1-c4">[c]</td>' in html and "[c]: fewer than 10 respondents" in html
 
 
 def sheet_values(sheet):
@@ -299,7 +308,7 @@ def test_xlsx_of_a_breakdown_has_a_sheet_per_group(breakdown):
     assert workbook.sheetnames == ["North", "-West", "Changes"]
     assert sheet_values(workbook["-West"])[3:6] == [
         [None, None, None, "1", "Increased police presence", 62.5],
-        [None, None, None, "2", "'=More CCTV", "[c]"],
+        [None, None, None, None, "'=More CCTV", "[c]"],
         [None, "Base: [c]", None, None, "Base: 40 respondents who answered", None],
     ]
     assert ["2021: fewer than 10 respondents in this group, so nothing is shown.", None, None, None, None, None] in sheet_values(workbook["-West"])
