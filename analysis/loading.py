@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from survey.models import Answer, Question, Response, Survey, SurveySeries, localized
+from survey.models import Answer, Question, Response, Survey, SurveySeries, localized, wave_order
 
 from .compare import WaveCounts
 from .errors import AnalysisError
@@ -54,13 +54,13 @@ def find_waves(session: Session, series: str, question: str, waves: list[str] | 
     if found is None:
         known = ", ".join(session.scalars(select(SurveySeries.code).order_by(SurveySeries.code))) or "none yet"
         raise AnalysisError(f"no survey series '{series}' (series: {known})")
-    surveys = sorted(found.surveys, key=lambda survey: survey.wave)
+    surveys = sorted(found.surveys, key=lambda survey: wave_order(survey.wave))
     by_wave = {survey.wave: survey for survey in surveys}
     if waves:
         unknown = [wave for wave in waves if wave not in by_wave]
         if unknown:
             raise AnalysisError(f"series '{series}' has no wave {', '.join(unknown)} (waves: {', '.join(by_wave)})")
-        surveys = sorted({by_wave[wave] for wave in waves}, key=lambda survey: survey.wave)
+        surveys = sorted({by_wave[wave] for wave in waves}, key=lambda survey: wave_order(survey.wave))
     result, skipped = [], []
     for survey in surveys:
         asked = next((q for q in survey.questions if q.code == question), None)
@@ -135,16 +135,16 @@ def load_comparison_counts(
                 known[-1] = _merged_groups(known[-1], counts)
             else:
                 known.append(counts)
-    return {
-        (Group(code, group_labels[code]) if code is not None else None): counts
-        for code, counts in counts_by_group.items()
-    }
+    # Groups in the newest wave's questionnaire order; a group only older waves had comes last.
+    newest = [group_canonical.get(option.code, option.code) for option in groups[waves[-1].survey.id].options] if groups else []
+    ordered = sorted(counts_by_group.items(), key=lambda item: newest.index(item[0]) if item[0] in newest else len(newest))
+    return {(Group(code, group_labels[code]) if code is not None else None): counts for code, counts in ordered}
 
 
 def _series_questions(waves: list[Wave], code: str) -> list[Question]:
     """The question ``code`` in the series' waves up to the newest of ``waves`` (oldest first)."""
-    newest = waves[-1].survey.wave
-    surveys = sorted((survey for survey in waves[0].survey.series.surveys if survey.wave <= newest), key=lambda survey: survey.wave)
+    newest = wave_order(waves[-1].survey.wave)
+    surveys = sorted((survey for survey in waves[0].survey.series.surveys if wave_order(survey.wave) <= newest), key=lambda survey: wave_order(survey.wave))
     return [question for survey in surveys for question in survey.questions if question.code == code]
 
 
@@ -191,7 +191,7 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
     # All respondents are counted only where a base or the list of groups needs them.
     everyone = _everyone(session, survey, by_question) if base == "all" or by_question is not None else {}
     result = {}
-    for group in (answered.keys() | everyone.keys()) if by_question is not None else [None]:
+    for group in _groups_in_order(by_question, answered.keys() | everyone.keys()):
         group_rows = [row[1:] for row in rows if row[0] == group]
         respondents = answered.get(group, 0)
         if question.type == "matrix":
@@ -215,6 +215,13 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
             respondents=respondents,
         )
     return result
+
+
+def _groups_in_order(by_question: Question | None, found) -> list[int | None]:
+    """The groups (option ids) with respondents, in questionnaire order; [None] for the whole sample."""
+    if by_question is None:
+        return [None]
+    return [option.id for option in by_question.options if option.id in found]
 
 
 def _group_column(by_question: Question | None):

@@ -12,6 +12,7 @@ belongs to another question or whose question belongs to another survey.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -94,6 +95,11 @@ def localized(texts: LocalizedText | None, language: str, default_language: str)
     if not texts:
         return ""
     return texts.get(language) or texts.get(default_language) or next(iter(texts.values()), "")
+
+
+def wave_order(label: str) -> tuple:
+    """Sort key of a wave label, its numbers by value: "Wave 9" comes before "Wave 10", "2021" before "2023"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.findall(r"\d+|\D+", label))
 
 
 class SurveySeries(db.Model):

@@ -444,3 +444,34 @@ def test_a_wave_that_asked_the_question_as_free_text_is_left_out_and_said_so(app
     asked_for = runner.invoke(args=["analysis", "compare", "--series", "mixed", "--question", "concerns", "--waves", "2021,2023"])
     assert asked_for.exit_code == 1
     assert "'concerns' is a text question in wave 2021: only choice and matrix questions are ranked" in asked_for.output
+
+
+def test_waves_follow_their_numbers_and_groups_the_questionnaire(app, runner, tmp_path):
+    """"Wave 9" before "Wave 10" (not as text); groups in the newest wave's order, even when the
+    oldest wave had respondents in the second group only."""
+    import yaml
+
+    towns = options(("east", "East"), ("west", "West"))
+    for number, rows in ((9, ["west,a"] * 12), (10, ["east,a"] * 12 + ["west,b"] * 12)):
+        definition = {"slug": f"s-{number}", "series": "small", "wave": f"Wave {number}", "title": "Small", "default_language": "en",
+                      "languages": ["en"], "questions": [{"code": "town", "type": "single", "text": "Town?", "options": towns},
+                                                         {"code": "q", "type": "single", "text": "Q?", "options": options(("a", "A"), ("b", "B"))}]}
+        spec = tmp_path / f"s-{number}.yaml"
+        spec.write_text(yaml.safe_dump(definition), encoding="utf-8")
+        assert runner.invoke(args=["survey", "load", str(spec)]).exit_code == 0
+        answers = tmp_path / f"s-{number}.csv"
+        answers.write_text("town,q\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        assert runner.invoke(args=["responses", "import", f"s-{number}", str(answers)]).exit_code == 0
+
+    def small(*extra):
+        result = runner.invoke(args=["analysis", "compare", "--series", "small", "--question", "q", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    whole = small()
+    assert [wave["wave"] for wave in whole["waves"]] == ["Wave 9", "Wave 10"]
+    assert [(c["code"], c["from_wave"], c["to_wave"], c["change_pp"]) for c in whole["changes"]] == [
+        ("a", "Wave 9", "Wave 10", -50.0), ("b", "Wave 9", "Wave 10", 50.0)]
+    groups = small("--by", "town")
+    assert [(entry["group"]["code"], [wave["wave"] for wave in entry["waves"]]) for entry in groups] == [
+        ("east", ["Wave 10"]), ("west", ["Wave 9", "Wave 10"])]
