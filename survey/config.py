@@ -51,7 +51,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config = {
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (logged) never carries residents' answers.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "LANGUAGES": [code.strip() for code in languages.split(",")] if languages else DEFAULT_LANGUAGES,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),

@@ -458,3 +458,35 @@ def test_retention_and_notice_may_change_once_there_are_responses(app, make_surv
         assert result.wording_only
         assert (result.survey.retention_days, result.survey.text_retention_days) == (400, 200)
         assert result.survey.privacy_notice["en"] == "We keep answers for two years."
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_failed_submission_logs_no_answer_of_the_resident(app, make_survey, database_url, caplog):
+    """The error of a statement that failed is logged; the residents' answers in it must not be."""
+    from survey import create_app
+
+    from .conftest import form_tokens
+
+    questions = reference_definition()["questions"]
+    questions[-1]["max_length"] = 10_000
+    make_survey(questions=questions)
+    with app.app_context():
+        db.engine.dispose()
+    full = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret-key", "MIN_FILL_SECONDS": 0})
+    with full.app_context():
+
+        def no_new_pages(dbapi_connection, _record):  # the file is full: the INSERT itself fails
+            pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+        sa.event.listen(db.engine, "connect", no_new_pages)
+    client = full.test_client()
+    page = client.get("/s/town-test")
+    comment = "Ring Jane Doe on 07700 900123. " * 200
+    answers = {"town": "north", "concerns/knives": "very", "concerns/asb": "very", "comments": comment}
+    reply = client.post("/s/town-test", data={**form_tokens(page.get_data(as_text=True)), **answers})
+    with full.app_context():
+        db.engine.dispose()
+    assert reply.status_code == 503
+    assert "Database unavailable" in caplog.text and "INSERT INTO" in caplog.text  # the failed statement is logged...
+    assert "Jane Doe" not in caplog.text and "07700" not in caplog.text  # ...without what the resident wrote

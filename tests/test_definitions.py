@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -230,6 +231,48 @@ def test_question_codes_may_not_take_the_name_of_a_form_field(code):
     with pytest.raises(DefinitionError) as refused:
         parse_definition(data)
     assert f"questions[0] ({code}) > code: '{code}' is a field of the form itself" in refused.value.problems[0]
+
+
+@pytest.mark.parametrize("code", ["response_id", "submitted_at", "language", "channel"])
+def test_question_codes_may_not_take_the_name_of_a_response_file_column(code):
+    # A question coded "language" would be read as the response's language on import, and its
+    # column would appear twice in an export.
+    data = reference_definition()
+    data["questions"][0]["code"] = code
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data)
+    assert f"questions[0] ({code}) > code: '{code}' is a column of the response files" in refused.value.problems[0]
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("retention_days", 3_000_000_000, "retention_days: Input should be less than or equal to 36525"),
+    ("text_retention_days", 1_000_000, "text_retention_days: Input should be less than or equal to 36525"),
+    ("opens_at", "0001-01-01T00:00:00+01:00", "opens_at: must be a date from 1998 to 2199"),
+    ("closes_at", "9999-12-31T23:59:59-05:00", "closes_at: must be a date from 1998 to 2199"),
+    ("closes_at", "2200-01-01T00:00:00Z", "closes_at: must be a date from 1998 to 2199"),
+])
+def test_numbers_and_dates_out_of_any_sensible_range_are_refused(field, value, problem):
+    # Each would be stored and then break pages, the purge or PostgreSQL's integer columns.
+    data = {**reference_definition(), field: value}
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data)
+    assert any(problem in line for line in refused.value.problems), refused.value.problems
+
+
+def test_max_choices_out_of_range_is_refused():
+    data = reference_definition()
+    multi = next(question for question in data["questions"] if question["type"] == "multi")
+    multi["max_choices"] = 9_999_999_999
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(data)
+    assert any("max_choices: Input should be less than or equal to 1000" in line for line in refused.value.problems)
+
+
+def test_opening_times_are_kept_in_utc():
+    # British Summer Time: 23:59 in London is 22:59 UTC; SQLite would otherwise keep 23:59 and close an hour late.
+    definition = parse_definition({**reference_definition(), "opens_at": "2026-06-01T09:00:00", "closes_at": "2026-06-30T23:59:00+01:00"})
+    assert definition.closes_at == datetime(2026, 6, 30, 22, 59, tzinfo=timezone.utc)
+    assert definition.opens_at == datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)  # no offset: UTC
 
 
 def test_yaml_aliases_are_refused_before_they_expand(tmp_path):

@@ -7,7 +7,7 @@ so that a staff member can fix the file without reading a traceback.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +23,15 @@ MAX_TEXT_LENGTH = 10_000
 DEFAULT_TEXT_LENGTH = 2000
 #: Names of the residents' form's own fields (CSRF token, submission id, start time, honeypot).
 RESERVED_QUESTION_CODES = frozenset({"csrf_token", "submission_id", "started", "website"})
+#: The response files' own columns (CSV import and export), beside one per question.
+RESPONSE_FILE_COLUMNS = ("response_id", "submitted_at", "language", "channel")
+#: A century: longer is "keep until deleted", which is no period at all; also keeps dates in range.
+MAX_RETENTION_DAYS = 36_525
+#: More choices than any questionnaire offers; also keeps the number in the database's range.
+MAX_CHOICES = 1000
+#: Opening and closing times a survey can have (a mistyped year would store a date that breaks pages).
+EARLIEST_DATE = datetime(1998, 1, 1, tzinfo=timezone.utc)
+LATEST_DATE = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN, max_length=64)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -97,7 +106,7 @@ class QuestionDefinition(_Strict):
     type: Literal["single", "multi", "matrix", "text"]
     required: bool = False
     sensitive: bool = False
-    max_choices: int | None = Field(default=None, ge=1)
+    max_choices: int | None = Field(default=None, ge=1, le=MAX_CHOICES)
     max_length: int | None = Field(default=None, ge=1, le=MAX_TEXT_LENGTH)
     text: LocalizedText
     hint: LocalizedText = Field(default_factory=dict)
@@ -110,6 +119,10 @@ class QuestionDefinition(_Strict):
     def _not_a_form_field(cls, value: str) -> str:
         if value in RESERVED_QUESTION_CODES:
             raise ValueError(f"'{value}' is a field of the form itself; choose another question code")
+        if value in RESPONSE_FILE_COLUMNS:
+            raise ValueError(
+                f"'{value}' is a column of the response files ({', '.join(RESPONSE_FILE_COLUMNS)}); choose another question code"
+            )
         return value
 
     @field_validator("options")
@@ -160,8 +173,8 @@ class SurveyDefinition(_Strict):
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     # Data protection: responses are purged after retention_days, free text may go sooner.
-    retention_days: int | None = Field(default=None, ge=1)
-    text_retention_days: int | None = Field(default=None, ge=1)
+    retention_days: int | None = Field(default=None, ge=1, le=MAX_RETENTION_DAYS)
+    text_retention_days: int | None = Field(default=None, ge=1, le=MAX_RETENTION_DAYS)
     privacy_notice: LongLocalizedText = Field(default_factory=dict)
     questions: list[QuestionDefinition] = Field(default_factory=list)
 
@@ -170,6 +183,21 @@ class SurveyDefinition(_Strict):
     def _wave_as_text(cls, value: Any) -> Any:
         # YAML reads `wave: 2025` as a number; a wave label is text.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("opens_at", "closes_at")
+    @classmethod
+    def _in_utc_and_in_range(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC (SQLite would drop an offset and keep the local time), within sensible years."""
+        if value is None:
+            return None
+        in_range = f"must be a date from {EARLIEST_DATE.year} to {LATEST_DATE.year - 1}"
+        try:
+            moment = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        except OverflowError:  # 9999-12-31T23:59-05:00 is in year 10000 in UTC
+            raise ValueError(in_range) from None
+        if not EARLIEST_DATE <= moment < LATEST_DATE:
+            raise ValueError(in_range)
+        return moment
 
     @field_validator("languages")
     @classmethod

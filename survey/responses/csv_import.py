@@ -37,12 +37,13 @@ from sqlalchemy import func, select, text
 
 from analysis.spreadsheet import FORMULA_PREFIXES
 
+from ..definitions.schema import RESPONSE_FILE_COLUMNS
 from ..extensions import db
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
 from .rules import AnswerRow, FieldRule, compile_rules
 
-META_COLUMNS = ("response_id", "submitted_at", "language", "channel")
+META_COLUMNS = RESPONSE_FILE_COLUMNS
 MAX_REPORTED_PROBLEMS = 50
 BATCH_SIZE = 5000
 _QUEUED_BATCHES = 2  # checked batches waiting for the database
