@@ -224,24 +224,18 @@ def test_identical_definitions_have_no_structural_changes():
     assert structural_changes(definition, definition) == []
 
 
-@pytest.mark.parametrize("code", ["website", "started", "submission_id", "csrf_token"])
-def test_question_codes_may_not_take_the_name_of_a_form_field(code):
-    data = reference_definition()
-    data["questions"][0]["code"] = code
-    with pytest.raises(DefinitionError) as refused:
-        parse_definition(data)
-    assert f"questions[0] ({code}) > code: '{code}' is a field of the form itself" in refused.value.problems[0]
-
-
-@pytest.mark.parametrize("code", ["response_id", "submitted_at", "language", "channel"])
-def test_question_codes_may_not_take_the_name_of_a_response_file_column(code):
+@pytest.mark.parametrize("code, why", [
+    *((code, "is a field of the form itself") for code in ["website", "started", "submission_id", "csrf_token"]),
     # A question coded "language" would be read as the response's language on import, and its
     # column would appear twice in an export.
+    *((code, "is a column of the response files") for code in ["response_id", "submitted_at", "language", "channel"]),
+])
+def test_question_codes_may_not_take_the_name_of_a_form_field_or_a_file_column(code, why):
     data = reference_definition()
     data["questions"][0]["code"] = code
     with pytest.raises(DefinitionError) as refused:
         parse_definition(data)
-    assert f"questions[0] ({code}) > code: '{code}' is a column of the response files" in refused.value.problems[0]
+    assert f"questions[0] ({code}) > code: '{code}' {why}" in refused.value.problems[0]
 
 
 @pytest.mark.parametrize("field, value, problem", [
