@@ -152,6 +152,8 @@ BAD_FILES = {
     "bad 0/1 flag": ("town,priorities/drugs,concerns/knives,concerns/asb\nnorth,maybe,very,very\n", "row 2, column priorities/drugs: 'maybe' should be 1"),
     "text too long": ("town,concerns/knives,concerns/asb,comments\nnorth,very,very," + "x" * 51 + "\n", "row 2, column comments: Your answer must be 50 characters or fewer"),
     "missing required": ("town,concerns/knives,concerns/asb\n,very,very\n", "row 2, column town: Select an answer"),
+    "required question without a column": ("concerns/knives,concerns/asb\nvery,very\n", "row 1, column town: a required question has no column"),
+    "required matrix item without a column": ("town,concerns/knives\nnorth,very\n", "row 1, column concerns/asb: a required question has no column"),
     "ragged row": ("town,concerns/knives,concerns/asb\nnorth,very\n", "row 2: has 2 cells but the header has 3"),
     "bad channel": ("town,concerns/knives,concerns/asb,channel\nnorth,very,very,fax\n", "row 2, column channel: 'fax' is not one of"),
     "bad date": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,yesterday\n", "row 2, column submitted_at: 'yesterday' is not a date"),

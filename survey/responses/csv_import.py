@@ -332,6 +332,10 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
         else:
             expected = "a question code, question/item, question/option or one of " + ", ".join(META_COLUMNS)
             problems.add(1, name, f"not a question of this survey (expected {expected})")
+    for name, rule in rules.items():
+        # The rule every answer meets, wherever it comes from: without the column, every row would miss it.
+        if rule.required and name not in fields:  # (0/1 columns are filed under the question's own name)
+            problems.add(1, name, "a required question has no column: every row must answer it")
     for code, entry in fields.items():
         if entry.value_columns and entry.flag_columns:  # they could disagree: which one would be the answer?
             flags = ", ".join(name for _, name, _ in entry.flag_columns)
