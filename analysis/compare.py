@@ -40,8 +40,9 @@ class WaveCounts:
     base_rule: str  # answered | all | mentions
     question_text: str  # this wave's wording, default language
     counts: pd.DataFrame  # code, label, position, count, base (and wave_codes): one row per concept
-    top_box: tuple[str, ...] = ()  # matrix: the scale codes counted as "concerned"
+    top_box: tuple[str, ...] = ()  # matrix: the scale codes counted (the top box, e.g. very or fairly concerned)
     respondents: int = 0  # respondents who answered the question
+    top_box_labels: tuple[str, ...] = ()  # matrix: those scale points' labels in this wave's wording
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class WaveTable:
     rows: pd.DataFrame  # ROW_COLUMNS: every row ranked within the top N
     all_rows: pd.DataFrame  # ROW_COLUMNS: every option or item
     suppressed: bool = False  # too few respondents in a breakdown group: nothing of the wave is shown
+    top_box_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def rank_wave(counts: WaveCounts, top: int = 5) -> WaveTable:
         question_text=counts.question_text,
         respondents=int(counts.respondents),
         top_box=tuple(counts.top_box),
+        top_box_labels=tuple(counts.top_box_labels),
         tie_at_cutoff=len(rows) > top,
         rows=rows,
         all_rows=all_rows,
@@ -173,15 +176,16 @@ def comparability(older: WaveTable, newer: WaveTable) -> tuple[bool, str]:
     if older.base_rule != newer.base_rule:
         reasons.append(f"{a} percentages are of {BASE_RULES[older.base_rule]}, {b} of {BASE_RULES[newer.base_rule]}")
     if older.question_type == newer.question_type == "matrix" and set(older.top_box) != set(newer.top_box):
-        reasons.append(f"{a} counted {top_box_wording(older.top_box)} as concerned, {b} {top_box_wording(newer.top_box)}")
+        reasons.append(f"{a} counted {top_box_wording(older)} as the top box, {b} {top_box_wording(newer)}")
     return not reasons, "; ".join(reasons)
 
 
-def top_box_wording(top_box: tuple[str, ...]) -> str:
-    """('very', 'fairly') → 'very or fairly'."""
-    if not top_box:
+def top_box_wording(table: WaveTable | WaveCounts) -> str:
+    """'“Very concerned” or “Fairly concerned”': the scale points counted, in the wave's own words (codes if unknown)."""
+    names = [f"“{name}”" for name in (table.top_box_labels or table.top_box)]
+    if not names:
         return "nothing"
-    return " or ".join([", ".join(top_box[:-1]), top_box[-1]]) if len(top_box) > 1 else top_box[0]
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
 
 
 def wave_changes(older: WaveTable, newer: WaveTable) -> pd.DataFrame:
@@ -319,6 +323,7 @@ def _wave_to_dict(table: WaveTable) -> dict:
         "suppressed": table.suppressed,
         "tie_at_cutoff": bool(table.tie_at_cutoff),
         "top_box": list(table.top_box),
+        "top_box_labels": list(table.top_box_labels),
         "rows": [{key: _plain(row[key]) for key in ROW_KEYS} for row in table.rows.to_dict("records")],
     }
 

@@ -211,7 +211,8 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
             base_rule="mentions" if percent_of == "mentions" and question.type != "matrix" else base,
             question_text=_label(survey, question.text),
             counts=counts,
-            top_box=top_box,
+            top_box=tuple(code for code, _ in top_box),
+            top_box_labels=tuple(label for _, label in top_box),
             respondents=respondents,
         )
     return result
@@ -309,5 +310,5 @@ def _matrix_counts(question, rows, base, everyone, canonical):
         }
         for position, item in enumerate(question.items, start=1)
     ]
-    top_box = tuple(point.code for point in question.scale if point.top_box)
+    top_box = tuple((point.code, _label(question.survey, point.label)) for point in question.scale if point.top_box)
     return pd.DataFrame(records, columns=["code", "wave_codes", "label", "position", "count", "base"]), top_box

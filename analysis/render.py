@@ -63,7 +63,7 @@ def base_line(table: WaveTable) -> str:
 def format_line(table: WaveTable) -> str:
     """'Single choice', 'Choose up to five', 'Choose any number', 'Matrix: very or fairly concerned'."""
     if table.question_type == "matrix":
-        return f"Matrix: {top_box_wording(table.top_box)} concerned"
+        return f"Matrix: {top_box_wording(table)}"
     if table.question_type == "single":
         return "Single choice"
     wording = choices_wording(table)

@@ -65,6 +65,7 @@ def _wave_table(wave: dict) -> WaveTable:
         question_text="",  # not kept per wave, and no report shows it
         respondents=0 if suppressed else int(wave["respondents"]),
         top_box=tuple(wave["top_box"]),
+        top_box_labels=tuple(wave.get("top_box_labels", ())),  # results saved before labels were kept: the codes
         tie_at_cutoff=bool(wave["tie_at_cutoff"]),
         rows=rows,
         all_rows=_rows(wave["all_rows"]) if "all_rows" in wave else rows,

@@ -183,7 +183,7 @@ def test_matrix_counts_the_top_box_and_flags_a_changed_top_box(series):
     assert first["top_box"] == ["very"] and second["top_box"] == ["very", "fairly"]
     assert first["rows"] == [row(1, "knife_crime", "Knife crime", 400, N), row(2, "asb", "Anti-social behaviour", 300, N)]
     assert second["rows"] == [row(1, "knife_crime", "Knife crime", 700, N), row(2, "asb", "Anti-social behaviour", 670, N)]
-    assert {c["reason"] for c in result["changes"]} == {"2021 counted very as concerned, 2023 very or fairly"}
+    assert {c["reason"] for c in result["changes"]} == {"2021 counted “Very” as the top box, 2023 “Very” or “Fairly”"}
 
 
 def test_base_all_and_percent_of_mentions(series):

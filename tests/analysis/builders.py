@@ -25,7 +25,8 @@ def counts_frame(*rows: tuple[str, str, int, int]) -> pd.DataFrame:
 
 
 def wave(wave_label: str, question_type: str, max_choices: int | None, rows, *, base_rule: str = "answered",
-         top_box: tuple[str, ...] = (), respondents: int | None = None, text: str = "Which should be priorities?") -> WaveCounts:
+         top_box: tuple[str, ...] = (), respondents: int | None = None, text: str = "Which should be priorities?",
+         top_box_labels: tuple[str, ...] = ()) -> WaveCounts:
     frame = counts_frame(*rows)
     return WaveCounts(
         wave=wave_label,
@@ -36,6 +37,7 @@ def wave(wave_label: str, question_type: str, max_choices: int | None, rows, *, 
         question_text=text,
         counts=frame,
         top_box=top_box,
+        top_box_labels=top_box_labels,
         respondents=int(frame["base"].max()) if respondents is None else respondents,
     )
 
@@ -71,7 +73,8 @@ def priorities_2023() -> WaveCounts:
 def concerns(wave_label: str, top_box: tuple[str, ...], rows) -> WaveCounts:
     """A matrix question: per-item bases (respondents who rated the item), counts in the top box."""
     return wave(wave_label, "matrix", None, rows, top_box=top_box, respondents=1000,
-                text="How concerned are you about each of these?")
+                text="How concerned are you about each of these?",
+                top_box_labels=tuple(f"{code.capitalize()} concerned" for code in top_box))  # "Very concerned"
 
 
 def concerns_2021(top_box: tuple[str, ...] = SCALE_VERY_OR_FAIRLY) -> WaveCounts:

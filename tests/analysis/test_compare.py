@@ -202,7 +202,7 @@ def test_matrix_with_the_same_top_box_is_tested_item_by_item():
 
 def test_matrix_whose_top_box_changed_is_not_comparable():
     comparison = compare_waves([concerns_2021(SCALE_VERY), concerns_2023()], question="concerns")
-    reason = "2021 counted very as concerned, 2023 very or fairly"
+    reason = "2021 counted “Very concerned” as the top box, 2023 “Very concerned” or “Fairly concerned”"
     assert_frame_equal(comparison.changes, changes(
         untested("knife_crime", "Knife crime", reason),
         untested("asb", "Anti-social behaviour", reason),
@@ -231,7 +231,7 @@ def one_option(wave_label, question_type, max_choices, base_rule="answered", top
         (one_option("2021", "multi", None), one_option("2023", "multi", None, base_rule="mentions"),
          "2021 percentages are of respondents who answered, 2023 of all mentions"),
         (one_option("2021", "matrix", None, top_box=("very", "fairly")), one_option("2023", "matrix", None, top_box=("very",)),
-         "2021 counted very or fairly as concerned, 2023 very"),
+         "2021 counted “very” or “fairly” as the top box, 2023 “very”"),  # without labels, the codes
         (one_option("2021", "single", 1, base_rule="all"), one_option("2023", "multi", 5),
          "2021 allowed one answer, 2023 up to five; 2021 percentages are of all respondents, 2023 of respondents who answered"),
     ],
@@ -405,7 +405,7 @@ def json_row(rank, code, label, count, base, percent, ci_low, ci_high, tied=Fals
 def test_comparison_to_dict_is_the_documented_contract():
     comparison = compare_waves([feel_safer("2021", 370, 100), feel_safer("2023", 320, 110)], question="feel_safer")
     wave_fields = {"survey": None, "question_type": "multi", "max_choices": None, "base": "answered",
-                   "respondents": 1000, "suppressed": False, "tie_at_cutoff": False, "top_box": []}
+                   "respondents": 1000, "suppressed": False, "tie_at_cutoff": False, "top_box": [], "top_box_labels": []}
     assert comparison_to_dict(comparison) == {
         "question": "feel_safer",
         "question_text": "What would make you feel safer?",

@@ -100,7 +100,7 @@ def test_markdown_of_a_tested_matrix_gives_points_and_significance(concerns):
         "| 4 | Public place violence | 52.0% | 4= | Nuisance bikes | 57.0% |",
         "| 5 | Nuisance bikes | 50.0% | 4= | Public place violence | 57.0% |",
         "|  | Base: respondents who rated each item (900–1,000) |  |  | Base: respondents who rated each item (900–1,000) |  |",
-        "|  | Matrix: very or fairly concerned |  |  | Matrix: very or fairly concerned |  |",
+        "|  | Matrix: “Very concerned” or “Fairly concerned” |  |  | Matrix: “Very concerned” or “Fairly concerned” |  |",
         "",
         "- Knife crime, 2021 → 2023: +5.0 points (significant at 95%)",
         "- Anti-social behaviour, 2021 → 2023: -3.0 points (not significant)",
@@ -116,7 +116,7 @@ def test_markdown_of_a_tested_matrix_gives_points_and_significance(concerns):
         ([feel_safer("2023", 320, 110)], "Base: 1,000 respondents who answered", "Choose any number"),
         ([wave("2023", "multi", 1, [("a", "A", 3, 9)], base_rule="all")], "Base: all respondents (9)", "Choose one"),
         ([wave("2023", "multi", 3, [("a", "A", 30, 1200)], base_rule="mentions")], "Base: all mentions (1,200)", "Choose up to three"),
-        ([wave("2023", "matrix", None, [("a", "A", 3, 9)], top_box=("very",))], "Base: 9 respondents who answered", "Matrix: very concerned"),
+        ([wave("2023", "matrix", None, [("a", "A", 3, 9)], top_box=("very",))], "Base: 9 respondents who answered", "Matrix: “very”"),  # no labels: the codes
     ],
     ids=["any number", "all respondents", "mentions", "matrix"],
 )
@@ -162,9 +162,9 @@ def test_csv_of_a_breakdown_neutralises_formulas_and_shows_suppressed_cells(brea
 def test_json_of_the_whole_sample_is_one_object(priorities):
     data = json.loads(render.to_json([priorities], TITLE))
     wave_2021 = {"wave": "2021", "survey": "cs-2021", "question_type": "single", "max_choices": 1, "base": "answered",
-                 "respondents": 1000, "suppressed": False, "tie_at_cutoff": False, "top_box": []}
+                 "respondents": 1000, "suppressed": False, "tie_at_cutoff": False, "top_box": [], "top_box_labels": []}
     wave_2023 = {"wave": "2023", "survey": "cs-2023", "question_type": "multi", "max_choices": 5, "base": "answered",
-                 "respondents": 500, "suppressed": False, "tie_at_cutoff": True, "top_box": []}
+                 "respondents": 500, "suppressed": False, "tie_at_cutoff": True, "top_box": [], "top_box_labels": []}
 
     def row(rank, code, label, count, base, percent, low, high, tied=False):
         return {"rank": rank, "code": code, "wave_codes": [code], "label": label, "count": count, "percent": percent,
