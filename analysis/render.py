@@ -102,6 +102,10 @@ def notes(comparison: Comparison) -> list[str]:
         if change["comparable"] and change["code"] in shown:
             lines.append(f"{_where(change)}: {_tested(change)}")
     for table in comparison.waves:
+        for row in table.rows.to_dict("records"):
+            if len(row["wave_codes"]) > 1:
+                lines.append(f"{table.wave}: “{row['label']}” adds up {', '.join(row['wave_codes'])}, which a later wave asks as one"
+                             " (each respondent counted once).")
         if table.tie_at_cutoff:
             lines.append(f"{table.wave}: a tie at the cut-off, so more than {comparison.top} rows are shown.")
         if table.suppressed:
