@@ -90,24 +90,27 @@ def responses():
 @requires(Permission.ANALYSE)
 def export_responses(slug: str, file_format: str):
     """Raw responses in the answer encoding. Without the sensitive permission the columns of
-    free-text and sensitive questions are left out, not just hidden."""
+    free-text and sensitive questions are left out, not just hidden. E-mail addresses, phone
+    numbers and postcodes in free text are masked (responses/masking.py) unless ``?mask=0``
+    asks for the comments as written: a link copied without its query masks."""
     survey = find_survey(slug)
     if survey is None or file_format not in ("csv", "xlsx"):
         abort(404)
     include_sensitive = may_see_sensitive(current_user)
+    mask = request.args.get("mask") != "0"
     if file_format == "csv":
         buffer = io.StringIO()
-        count = write_csv(survey, buffer, include_sensitive=include_sensitive)
+        count = write_csv(survey, buffer, include_sensitive=include_sensitive, mask=mask)
         body, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv"
     else:
         binary = io.BytesIO()
         try:
-            count = write_xlsx(survey, binary, include_sensitive=include_sensitive)
+            count = write_xlsx(survey, binary, include_sensitive=include_sensitive, mask=mask)
         except ValueError as error:
             return Response(str(error), status=400, mimetype="text/plain")
         body, mimetype = binary.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
-           sensitive_included=include_sensitive)
+           sensitive_included=include_sensitive, masked=mask)
     db.session.commit()
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{survey.slug}-responses.{file_format}"'})

@@ -203,11 +203,12 @@ def staff_context(browser, live_server, staff_account):
     contexts: dict[str, BrowserContext] = {}
 
     def get(role: str = "admin") -> BrowserContext:
+        """``role``, or e.g. "analyst-sensitive" for an account with the sensitive permission."""
         if role not in contexts:
             context = browser.new_context(viewport=DESKTOP, locale="en-GB", base_url=live_server)
             context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
-            sign_in(page, staff_account(role))
+            sign_in(page, staff_account(role.removesuffix("-sensitive"), sensitive=role.endswith("-sensitive")))
             page.close()
             contexts[role] = context
         return contexts[role]

@@ -45,7 +45,8 @@ class StaffPage:
     name: str
     #: Formatted with the ids of the fixture data: {target} and {locked} are user ids.
     path: str
-    #: "admin", "editor" or "analyst" (a shared signed-in context), or None: signed out.
+    #: "admin", "editor" or "analyst" (a shared signed-in context; "analyst-sensitive" with the
+    #: sensitive permission), or None: signed out.
     role: str | None = "admin"
     #: What the person does on the page before it is checked, e.g. sends a form empty.
     act: Callable[[Page], None] | None = None
@@ -141,6 +142,8 @@ STAFF_PAGES = [
     StaffPage("analysis, sensitive breakdown refused", f"{ANALYSIS}&question=priorities&by=ethnicity",
               errors=True, status=400),
     StaffPage("response downloads", "/staff/analysis/responses"),
+    StaffPage("response downloads, masked or as written", "/staff/analysis/responses", role="analyst-sensitive",
+              shows="a[href$='mask=0']"),
     # refused
     StaffPage("403 for an editor", "/staff/users", role="editor", status=403),
 ]
