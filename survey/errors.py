@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from .extensions import db
@@ -19,21 +19,43 @@ _PAGES = {
     405: (_l("Something was wrong with the request"), _l("Please go back and try again.")),
     413: (_l("Too much was sent"), _l("Please shorten your answers and try again.")),
     429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
-    500: (_l("Sorry, there is a problem with the service"), _l("Your answers have not been saved. Please try again later.")),
+    500: (_l("Sorry, there is a problem with the service"), _l("This page cannot be shown just now. Please try again later.")),
     503: (
         _l("Sorry, the service is busy or unavailable"),
-        _l("Your answers have not been saved. Please try again in a few minutes."),
+        _l("This page cannot be shown just now. Please try again in a few minutes."),
     ),
 }
 
+#: Views whose POST stores a survey's answers (the residents' form, paper entry): only a 500 or
+#: 503 there can have lost answers, and only there does the page say so.
+SUBMISSION_VIEWS = frozenset({"respondent.send_answers", "paper.entry"})
+_NOT_SAVED = {
+    500: _l("Your answers have not been saved. Please try again later."),
+    503: _l("Your answers have not been saved. Please try again in a few minutes."),
+}
+#: The thank-you page is reached only after the answers were stored: a resident who read that they
+#: were lost would send them again.
+_ALREADY_SENT = (_l("Thank you"), _l("Your answers have been sent."))
+
+#: The database is down, unreachable, locked for too long, read-only or full.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _error_page(status: int) -> str:
+    title, message = _PAGES[status]
+    if status in _NOT_SAVED:
+        if request.method == "POST" and request.endpoint in SUBMISSION_VIEWS:
+            message = _NOT_SAVED[status]
+        elif request.endpoint == "respondent.thanks":
+            title, message = _ALREADY_SENT
+    return render_template("errors/error.html", title=title, message=message)
+
 
 def _handler(status: int):
-    title, message = _PAGES[status]
-
     def error_page(_error):
         if status == 500:
             db.session.rollback()
-        page = render_template("errors/error.html", title=title, message=message)
+        page = _error_page(status)
         if status == 429:
             return page, status, {"Retry-After": str(seconds_until_limit_resets())}
         return page, status
@@ -50,9 +72,7 @@ def _database_unavailable(error: SQLAlchemyError):
         current_app.logger.warning("Rollback after a database error failed too", exc_info=True)
     # Objects loaded before the failure are expired by the rollback: the page must not reload them.
     g.pop("survey", None)
-    title, message = _PAGES[503]
-    page = render_template("errors/error.html", title=title, message=message)
-    return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return _error_page(503), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def init_app(app: Flask) -> None:
@@ -60,5 +80,5 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(status, _handler(status))
     # OperationalError: server down or restarting, connection lost, SQLite locked, read-only or full.
     # InterfaceError: a connection that was already closed.
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)

@@ -36,6 +36,7 @@ from .conftest import REPO, form_tokens, reference_definition, response_count, s
 
 UNAVAILABLE = "Sorry, the service is busy or unavailable"
 NOT_SAVED = "Your answers have not been saved. Please try again in a few minutes."
+NOT_SHOWN = "This page cannot be shown just now. Please try again in a few minutes."
 
 
 # ---------------------------------------------------------------- helpers
@@ -266,7 +267,8 @@ def test_postgres_outage_gives_503_then_recovers_without_half_written_responses(
         down, page = resident.request("GET", "/s/town-test")
         assert down.status == 503
         assert down.getheader("Retry-After") == "60"
-        assert UNAVAILABLE in page and NOT_SAVED in page
+        assert UNAVAILABLE in page and NOT_SHOWN in page
+        assert "not been saved" not in page  # nothing was sent: showing the form failed
         assert "Traceback" not in page
         posted, page = resident.request("POST", "/s/town-test", {"Content-Type": "application/x-www-form-urlencoded"}, b"town=north")
         assert posted.status == 503 and NOT_SAVED in page
@@ -288,6 +290,45 @@ def test_postgres_outage_gives_503_then_recovers_without_half_written_responses(
     assert_nothing_half_written(app, attempted, acknowledged)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_after_an_outage_the_thank_you_page_does_not_say_the_answers_were_lost(private_postgres):
+    """A resident whose answers were stored, told otherwise on the thank-you page, would answer again."""
+    _survey_on(private_postgres.url)
+    config = {"SQLALCHEMY_DATABASE_URI": private_postgres.url, **FAULTY_APP_CONFIG, "SURVEY_RECHECK_SECONDS": 0}
+    worker, other_worker = create_app(config), create_app(config)  # the other has never served the survey
+    client = worker.test_client()
+    tokens, later_tokens = (form_tokens(client.get("/s/town-test").get_data(as_text=True)) for _ in range(2))
+    answers = {"town": "north", "concerns/knives": "very", "concerns/asb": "fairly"}
+    sent = client.post("/s/town-test", data={**tokens, **answers})
+    assert sent.status_code == 303 and response_count(worker) == 1
+    thanks_path = sent.headers["Location"]
+    private_postgres.stop("immediate")  # between the redirect and the browser following it
+
+    thanks = client.get(thanks_path)
+    text = thanks.get_data(as_text=True)
+    assert thanks.status_code == 200, text  # the survey from this worker's memory
+    assert "Your answers have been sent." in text and "Test survey" in text and "Privacy notice" in text
+    assert "not been saved" not in text and UNAVAILABLE not in text
+
+    elsewhere = other_worker.test_client().get(thanks_path)
+    text = elsewhere.get_data(as_text=True)
+    assert elsewhere.status_code == 503 and elsewhere.headers["Retry-After"] == "60"
+    assert "Thank you" in text and "Your answers have been sent." in text
+    assert "not been saved" not in text and "Traceback" not in text
+
+    form = client.get("/s/town-test")
+    text = form.get_data(as_text=True)
+    assert form.status_code == 503 and form.headers["Retry-After"] == "60"
+    assert UNAVAILABLE in text and NOT_SHOWN in text and "not been saved" not in text
+
+    failed = client.post("/s/town-test", data={**later_tokens, **answers})  # answers sent during the outage
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "60"
+    assert UNAVAILABLE in failed.get_data(as_text=True) and NOT_SAVED in failed.get_data(as_text=True)
+    for app in (worker, other_worker):
+        with app.app_context():
+            db.engine.dispose()
 
 
 # ---------------------------------------------------------------- a worker killed mid-request

@@ -180,3 +180,10 @@ def current_snapshot(slug: str, max_age: float = 0.0) -> SurveyView | None:
     if snapshot is not None:
         checked[slug] = (asked_at, current.id, current.revision)
     return snapshot
+
+
+def kept_snapshot(slug: str) -> SurveyView | None:
+    """The snapshot of ``slug`` this app last served, however old, or None; never asks the database.
+    For a page that may show a survey from memory while the database cannot be reached."""
+    last = current_app.extensions.get("survey_revision_checked", {}).get(slug)
+    return _snapshots.peek(last[1:]) if last is not None else None

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..database import statements_without_transaction
+from ..errors import DATABASE_UNAVAILABLE
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
 from ..responses.store import Submission, answer_rows, store_submission
@@ -16,7 +17,7 @@ from . import bp
 from .bots import looks_automated
 from .forms import CheckedSubmission, FormTokens, build_survey_form, quick_check
 from .pages import PageWithHoles
-from .snapshot import SurveyView, current_snapshot
+from .snapshot import SurveyView, current_snapshot, kept_snapshot
 
 
 def load_survey(slug: str, *, recheck: bool = True) -> SurveyView:
@@ -108,5 +109,14 @@ def submit(slug: str, *, recheck: bool):
 @bp.get("/s/<slug>/thanks")
 def thanks(slug: str):
     statements_without_transaction()
-    survey = load_survey(slug, recheck=False)
+    try:
+        survey = load_survey(slug, recheck=False)
+    except DATABASE_UNAVAILABLE as error:
+        # The answers were stored before the redirect here. Thank the resident from this app's copy
+        # of the survey: an error page might make them answer again. Without a copy, errors.py's 503.
+        survey = kept_snapshot(slug)
+        if survey is None:
+            raise
+        current_app.logger.warning("Database unavailable, thank-you page shown from memory: %s", error)
+        g.survey = survey
     return render_template("respondent/thanks.html", survey=survey)
