@@ -1,8 +1,15 @@
-"""What every `flask …` command group shares: failing clearly, and finding a survey by slug."""
+"""What every `flask …` command group shares: failing clearly, finding a survey by slug, and
+writing an output file all or nothing."""
 
 from __future__ import annotations
 
 import functools
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -38,6 +45,58 @@ def require_schema() -> None:
         fail(f"Cannot open the database ({error.orig}). Check DATABASE_URL.")
     if not ready:
         fail("The database has no tables yet. Run `flask db upgrade` first.")
+
+
+@contextmanager
+def output_file(path: Path) -> Iterator[Path]:
+    """A new file beside PATH for the block to write; it becomes PATH (os.replace) only when the
+    whole block succeeded, its commit included. A full disk or a failed audit record then leaves
+    no partial or unrecorded file, and an existing PATH as it was.
+
+    Any failure removes the new file; one writing a file is reported in one line (exit status 1),
+    others (a database failure, `fail()`) go on to be reported as they are.
+    """
+    target = Path(os.path.realpath(path))  # through a symlink, as open() does: the link stays
+    if target.exists() and not target.is_file():  # a device or pipe (/dev/stdout): nothing to move into place
+        try:
+            yield target
+        except OSError as error:
+            fail(f"Could not write {path}: {error.strerror or error}.")
+        return
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
+    try:
+        _create_like(temp, target)
+        yield temp
+        os.replace(temp, target)
+    except BaseException as error:
+        temp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            fail(f"Could not write {path}: {error.strerror or error}. Nothing was written.")
+        raise
+
+
+def _create_like(temp: Path, target: Path) -> None:
+    """Create TEMP as open() would create TARGET, or with TARGET's permissions if it exists:
+    an export kept private stays private when written again."""
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        if target.exists():
+            os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))
+    finally:
+        os.close(fd)
+
+
+def write_output(content: str | bytes, output: Path | None) -> None:
+    """Print CONTENT, or write it to OUTPUT (all or nothing, see output_file)."""
+    if output is None:
+        click.echo(content, nl=not content.endswith("\n"))
+        return
+    with output_file(output) as temp:
+        if isinstance(content, bytes):
+            temp.write_bytes(content)
+        else:
+            temp.write_text(content, encoding="utf-8")
+    click.echo(f"Wrote {output}.", err=True)
 
 
 def database_problem(error: SQLAlchemyError) -> str:

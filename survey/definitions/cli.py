@@ -8,7 +8,7 @@ import click
 from sqlalchemy import func, select
 
 from ..audit import record
-from ..commands import command_group, fail, get_survey
+from ..commands import command_group, fail, get_survey, write_output
 from ..extensions import db
 from ..models import InvalidTransition, Response, Survey
 from .schema import DefinitionError, read_definition_file
@@ -50,12 +50,7 @@ def load_command(file: Path, open_survey: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write to this file instead of standard output.")
 def dump_command(slug: str, output: Path | None) -> None:
     """Write survey SLUG as a YAML definition file (the format `load` reads)."""
-    text = dump_definition(definition_from_survey(get_survey(slug)))
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {output}.", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(dump_definition(definition_from_survey(get_survey(slug))), output)
 
 
 def _transition(slug: str, action: str) -> None:

@@ -9,7 +9,7 @@ from flask import current_app
 
 from analysis.errors import AnalysisError
 
-from ..commands import command_group, fail
+from ..commands import command_group, fail, write_output
 from ..extensions import db
 from ..models import SavedResult
 from .saved import TITLE_LENGTH, render_saved, save_comparison, saved_results, saved_waves
@@ -51,18 +51,7 @@ def compare_command(series, question, waves, top, by, base, percent_of, file_for
         comparisons = run_comparison(db.session, request, current_app.config["SMALL_CELL_THRESHOLD"])
     except AnalysisError as error:
         fail(str(error))
-    _write(render(comparisons, file_format, title_for(comparisons, request)), output)
-
-
-def _write(result: str | bytes, output: Path | None) -> None:
-    if output is None:
-        click.echo(result, nl=not result.endswith("\n"))
-    elif isinstance(result, bytes):
-        output.write_bytes(result)
-        click.echo(f"Wrote {output}.", err=True)
-    else:
-        output.write_text(result, encoding="utf-8")
-        click.echo(f"Wrote {output}.", err=True)
+    write_output(render(comparisons, file_format, title_for(comparisons, request)), output)
 
 
 @analysis_cli.command("save")
@@ -131,4 +120,4 @@ def show_saved_command(result_id, file_format, output):
         result = render_saved(saved, file_format)
     except AnalysisError as error:
         fail(str(error))
-    _write(result, output)
+    write_output(result, output)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..audit import record
-from ..commands import command_group, fail, get_survey
+from ..commands import command_group, fail, get_survey, output_file
 from ..database import begin_bulk_load
 from ..extensions import db
 from .csv_import import ImportBusy, ImportFailed, import_responses
@@ -71,19 +71,20 @@ def export_command(slug: str, file_format: str, output: Path, mask: bool, withou
     With --mask-personal-data, free text is masked for sharing beyond the team (names are not).
     """
     survey = get_survey(slug)
-    try:
-        if file_format == "csv":
-            with output.open("w", encoding="utf-8-sig", newline="") as out:
-                count = write_csv(survey, out, include_sensitive=not without_sensitive, mask=mask)
-        else:
-            with output.open("wb") as out:
-                count = write_xlsx(survey, out, include_sensitive=not without_sensitive, mask=mask)
-    except ValueError as error:
-        output.unlink(missing_ok=True)
-        fail(str(error))
-    record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
-           sensitive_included=not without_sensitive, masked=mask)
-    db.session.commit()
+    # The file appears only once the export is recorded: never one the audit log does not know of.
+    with output_file(output) as temp:
+        try:
+            if file_format == "csv":
+                with temp.open("w", encoding="utf-8-sig", newline="") as out:
+                    count = write_csv(survey, out, include_sensitive=not without_sensitive, mask=mask)
+            else:
+                with temp.open("wb") as out:
+                    count = write_xlsx(survey, out, include_sensitive=not without_sensitive, mask=mask)
+        except ValueError as error:
+            fail(str(error))
+        record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
+               sensitive_included=not without_sensitive, masked=mask)
+        db.session.commit()
     click.echo(f"Exported {count} responses from {survey.slug} to {output}.")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import itertools
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime, timezone
 from typing import BinaryIO, TextIO
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from sqlalchemy import select
 
@@ -62,22 +64,23 @@ def export_rows(survey: Survey, include_sensitive: bool = True, *, mask: bool = 
         .order_by(Response.id, Answer.id)
         .execution_options(yield_per=_STREAM_CHUNK)
     )
-    for _, answers in itertools.groupby(rows, key=lambda row: row.id):
-        answers = list(answers)
-        values: dict[str, list[tuple[int, str]]] = {}
-        for row in answers:
-            if row.option_id is not None:
-                name, position, code = option_cell[row.option_id]
-            elif row.item_id is not None:
-                name, position, code = matrix_cell[(row.item_id, row.scale_point_id)]
-            elif row.text is not None:
-                name, position, code = text_field[row.question_id], 0, mask_personal_data(row.text) if mask else row.text
-            else:
-                continue  # a response with no answers at all
-            values.setdefault(name, []).append((position, code))
-        first = answers[0]
-        meta = [first.uid, _timestamp(first.submitted_at), first.language, first.channel]
-        yield meta + [CSV_MULTI_SEPARATOR.join(code for _, code in sorted(values.get(name, []))) for name in answer_columns]
+    with rows:  # a caller that stops early (a failed write) closes the generator, and so the cursor
+        for _, answers in itertools.groupby(rows, key=lambda row: row.id):
+            answers = list(answers)
+            values: dict[str, list[tuple[int, str]]] = {}
+            for row in answers:
+                if row.option_id is not None:
+                    name, position, code = option_cell[row.option_id]
+                elif row.item_id is not None:
+                    name, position, code = matrix_cell[(row.item_id, row.scale_point_id)]
+                elif row.text is not None:
+                    name, position, code = text_field[row.question_id], 0, mask_personal_data(row.text) if mask else row.text
+                else:
+                    continue  # a response with no answers at all
+                values.setdefault(name, []).append((position, code))
+            first = answers[0]
+            meta = [first.uid, _timestamp(first.submitted_at), first.language, first.channel]
+            yield meta + [CSV_MULTI_SEPARATOR.join(code for _, code in sorted(values.get(name, []))) for name in answer_columns]
 
 
 def _timestamp(moment: datetime) -> str:
@@ -90,14 +93,16 @@ def write_csv(survey: Survey, out: TextIO, include_sensitive: bool = True, *, ma
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey, include_sensitive, mask=mask), start=1):
-        writer.writerow([neutralise_formula(cell) for cell in row])
+    with closing(export_rows(survey, include_sensitive, mask=mask)) as rows:
+        for count, row in enumerate(rows, start=1):
+            writer.writerow([neutralise_formula(cell) for cell in row])
     return count
 
 
 def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True, *, mask: bool = False) -> int:
     """Write an XLSX workbook (streamed by openpyxl's write-only mode); returns the number of responses."""
     from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
 
     if survey.response_count() + 1 > XLSX_MAX_ROWS:
         raise ValueError(f"{survey.response_count()} responses do not fit in one worksheet; export CSV instead")
@@ -105,7 +110,11 @@ def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True, *,
     sheet = workbook.create_sheet(survey.slug[:31])
     sheet.append(export_header(survey, include_sensitive))
     count = 0
-    for count, row in enumerate(export_rows(survey, include_sensitive, mask=mask), start=1):
-        sheet.append([neutralise_formula(cell) for cell in row])
-    workbook.save(out)
+    with closing(export_rows(survey, include_sensitive, mask=mask)) as rows:
+        for count, row in enumerate(rows, start=1):
+            sheet.append([neutralise_formula(cell) for cell in row])
+    # What workbook.save(out) does, but the archive is closed here even when writing fails (a full
+    # disk): left to the garbage collector, it would try to finish a file closed by then.
+    with ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
     return count
