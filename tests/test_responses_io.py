@@ -154,6 +154,10 @@ BAD_FILES = {
     "missing required": ("town,concerns/knives,concerns/asb\n,very,very\n", "row 2, column town: Select an answer"),
     "required question without a column": ("concerns/knives,concerns/asb\nvery,very\n", "row 1, column town: a required question has no column"),
     "required matrix item without a column": ("town,concerns/knives\nnorth,very\n", "row 1, column concerns/asb: a required question has no column"),
+    "huge cell": ("town,concerns/knives,concerns/asb,comments\nnorth,very,very,\"" + "x" * 140_000 + "\n",
+                  "row 2: a cell is longer than 131,072 characters: a quote left open"),
+    "lines ending in CR alone": ("town,concerns/knives,concerns/asb\rnorth,very,very\r", "row 1: a line break outside quotes, or lines ending in a carriage return alone"),
+    "header cell without a name": ("town,concerns/knives,concerns/asb,\nnorth,very,very,\n", "row 1, column 4: has no name"),
     "ragged row": ("town,concerns/knives,concerns/asb\nnorth,very\n", "row 2: has 2 cells but the header has 3"),
     "bad channel": ("town,concerns/knives,concerns/asb,channel\nnorth,very,very,fax\n", "row 2, column channel: 'fax' is not one of"),
     "bad date": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,yesterday\n", "row 2, column submitted_at: 'yesterday' is not a date"),
@@ -182,10 +186,11 @@ def test_bad_csv_is_refused_with_row_and_column_and_stores_nothing(app, loaded, 
 
 
 def test_wrong_encoding_is_refused_with_its_line(app, loaded, tmp_path):
-    path = write(tmp_path, "town,concerns/knives,concerns/asb,comments\nnorth,very,very,café\n", encoding="latin-1")
-    result = import_csv(loaded, path)
+    # Row 2's comment spans two lines of the file, so the bad record is row 3 on lines 4 and 5.
+    text = 'town,concerns/knives,concerns/asb,comments\nnorth,very,very,"two\nlines"\nnorth,very,very,"old\ncafé"\n'
+    result = import_csv(loaded, write(tmp_path, text, encoding="latin-1"))
     assert result.exit_code == 1
-    assert "line 2 is not UTF-8 text" in result.output
+    assert "row 3: not UTF-8 text (line 5 of the file, byte 4 of the line); save the file as CSV UTF-8" in result.output
     assert response_count(app) == 0
 
 

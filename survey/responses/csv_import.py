@@ -284,28 +284,47 @@ class _Reader:
             self._put((batch, self.stream.tell()))
 
 
-def _decoded_lines(stream: BinaryIO, problems: _Problems) -> Iterator[str]:
-    """Lines decoded one at a time, so a byte that is not UTF-8 is reported on its own line."""
+class _NotUtf8(Exception):
+    def __init__(self, line_number: int, byte: int):
+        super().__init__(line_number, byte)
+        self.line_number, self.byte = line_number, byte
+
+
+def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
+    """Lines decoded one at a time, so a byte that is not UTF-8 is found on its own line."""
     for line_number, raw in enumerate(stream, start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            problems.add(line_number, "", f"line {line_number} is not UTF-8 text (byte {error.start + 1} of the line); save the file as CSV UTF-8")
-            return
+            raise _NotUtf8(line_number, error.start + 1) from None
         yield line.removeprefix("\ufeff") if line_number == 1 else line
 
 
+#: What Python's csv module says, and what to tell someone holding the file.
+_CSV_ERRORS = {
+    "field larger than field limit": "a cell is longer than {limit:,} characters: a quote left open makes the rest of the file one cell (check the quotes)",
+    "new-line character seen in unquoted field": "a line break outside quotes, or lines ending in a carriage return alone: save the file as CSV UTF-8",
+}
+
+
 def _read_rows(stream: BinaryIO, problems: _Problems) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) per record; encoding and quoting errors become problems and stop the read."""
-    reader = csv.reader(_decoded_lines(stream, problems), strict=True)
+    """(row number, cells) per record; encoding and quoting errors become problems and stop the read.
+
+    Rows are records, as in every other problem: a quoted cell may span lines, so an encoding
+    problem gives the line of the file as well.
+    """
+    reader = csv.reader(_decoded_lines(stream), strict=True)
     row_number = 0
     try:
         for cells in reader:
             row_number += 1
             if cells:
                 yield row_number, cells
+    except _NotUtf8 as error:
+        problems.add(row_number + 1, "", f"not UTF-8 text (line {error.line_number} of the file, byte {error.byte} of the line); save the file as CSV UTF-8")
     except csv.Error as error:
-        problems.add(row_number + 1, "", f"the CSV is malformed: {error} (check the quotes)")
+        known = next((message for start, message in _CSV_ERRORS.items() if str(error).startswith(start)), None)
+        problems.add(row_number + 1, "", known.format(limit=csv.field_size_limit()) if known else f"the CSV is malformed: {error} (check the quotes)")
 
 
 def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[list[_Field], dict[str, int]]:
@@ -315,6 +334,9 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
     seen: set[str] = set()
     for index, raw_name in enumerate(cells):
         name = raw_name.strip()
+        if not name:
+            problems.add(1, str(index + 1), "has no name (an empty header cell, or a comma at the end of the header)")
+            continue
         if name in seen:
             problems.add(1, name, "this column appears more than once")
             continue
