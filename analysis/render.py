@@ -21,6 +21,8 @@ from .errors import AnalysisError
 from .spreadsheet import neutralise_formula
 
 CSV_COLUMNS = ["group", "wave", "rank", "code", "label", "count", "base", "percent", "ci_low", "ci_high", "tied"]
+#: How the wave asked the question, on every line, so a line read alone says what its percent is of.
+CSV_WAVE_COLUMNS = ["question_type", "max_choices", "base_rule"]
 CHANGE_SHEET_COLUMNS = ["group", "code", "label", "from_wave", "to_wave", "comparable", "reason", "change_pp", "p_value", "significant"]
 BAR_COLOUR = "#1d4f91"
 PERCENT_FORMAT = '0.0"%"'  # a percent already in points (10.7), shown as 10.7%
@@ -219,12 +221,13 @@ def to_csv(comparisons: list[Comparison], title: str) -> str:
     """Long format, one line per wave and ranked row; text a spreadsheet would run is neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + CSV_WAVE_COLUMNS)
     for comparison in comparisons:
         group = comparison.group[1] if comparison.group else ""
         for table in comparison.waves:
+            asked = [table.question_type, table.max_choices, table.base_rule]
             for row in table.rows.to_dict("records"):
-                values = [group, table.wave, *(row[column] for column in CSV_COLUMNS[2:])]
+                values = [group, table.wave, *(row[column] for column in CSV_COLUMNS[2:]), *asked]
                 writer.writerow([neutralise_formula(value) for value in values])
     return out.getvalue()
 

@@ -233,8 +233,8 @@ def test_csv_xlsx_and_charts(series, tmp_path):
         return out
 
     lines = write("csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied"
-    assert lines[1] == ",2021,1,drugs,Drug Dealing,300,1000,30.0,27.2,32.9,False"
+    assert lines[0] == "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied,question_type,max_choices,base_rule"
+    assert lines[1] == ",2021,1,drugs,Drug Dealing,300,1000,30.0,27.2,32.9,False,single,1,answered"
     workbook = openpyxl.load_workbook(write("xlsx"))
     report = workbook["Report"]
     assert [cell.value for cell in report[3]] == ["Rank", "Respondents' top 5, 2021", "%", "Rank", "Respondents' top 5, 2023", "%"]

@@ -132,30 +132,30 @@ def test_markdown_escapes_table_syntax():
 
 def test_csv_is_long_format_with_nothing_else(priorities):
     assert render.to_csv([priorities], TITLE) == "\r\n".join([
-        "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied",
-        ",2021,1,drug_dealing,Drug dealing,107,1000,10.7,8.9,12.8,False",
-        ",2021,2,youth_disorder,Youth disorder,93,1000,9.3,7.7,11.3,False",
-        ",2021,3,burglary,Burglary,74,1000,7.4,5.9,9.2,False",
-        ",2021,4,violent_crime,Violent crime,72,1000,7.2,5.8,9.0,False",
-        ",2021,5,littering,Littering/fly tipping,58,1000,5.8,4.5,7.4,False",
-        ",2023,1,littering,Littering or fly tipping,190,500,38.0,33.9,42.3,False",
-        ",2023,2,drug_dealing,Drug Dealing,185,500,37.0,32.9,41.3,False",
-        ",2023,3,nuisance_bikes,Nuisance bikes,165,500,33.0,29.0,37.2,False",
-        ",2023,4,noise,Noise nuisance,160,500,32.0,28.1,36.2,False",
-        ",2023,5,burglary,Burglary,135,500,27.0,23.3,31.1,True",
-        ",2023,5,drugs_public,Presence of drugs in public places,135,500,27.0,23.3,31.1,True",
+        "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied,question_type,max_choices,base_rule",
+        ",2021,1,drug_dealing,Drug dealing,107,1000,10.7,8.9,12.8,False,single,1,answered",
+        ",2021,2,youth_disorder,Youth disorder,93,1000,9.3,7.7,11.3,False,single,1,answered",
+        ",2021,3,burglary,Burglary,74,1000,7.4,5.9,9.2,False,single,1,answered",
+        ",2021,4,violent_crime,Violent crime,72,1000,7.2,5.8,9.0,False,single,1,answered",
+        ",2021,5,littering,Littering/fly tipping,58,1000,5.8,4.5,7.4,False,single,1,answered",
+        ",2023,1,littering,Littering or fly tipping,190,500,38.0,33.9,42.3,False,multi,5,answered",
+        ",2023,2,drug_dealing,Drug Dealing,185,500,37.0,32.9,41.3,False,multi,5,answered",
+        ",2023,3,nuisance_bikes,Nuisance bikes,165,500,33.0,29.0,37.2,False,multi,5,answered",
+        ",2023,4,noise,Noise nuisance,160,500,32.0,28.1,36.2,False,multi,5,answered",
+        ",2023,5,burglary,Burglary,135,500,27.0,23.3,31.1,True,multi,5,answered",
+        ",2023,5,drugs_public,Presence of drugs in public places,135,500,27.0,23.3,31.1,True,multi,5,answered",
     ]) + "\r\n"
 
 
 def test_csv_of_a_breakdown_neutralises_formulas_and_shows_suppressed_cells(breakdown):
     assert render.to_csv(breakdown, TITLE) == "\r\n".join([
-        "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied",
-        "North,2021,1,police_presence,Increased police presence,80,200,40.0,33.5,46.9,False",
-        "North,2021,2,cctv,'=More CCTV,12,200,6.0,3.5,10.2,False",
-        "North,2023,1,police_presence,Increased police presence,60,150,40.0,32.5,48.0,False",
-        "North,2023,2,cctv,'=More CCTV,30,150,20.0,14.4,27.1,False",
-        "'-West,2023,1,police_presence,Increased police presence,25,40,62.5,47.0,75.8,False",
-        "'-West,2023,,cctv,'=More CCTV,[c],40,[c],[c],[c],False",  # a hidden row is not ranked
+        "group,wave,rank,code,label,count,base,percent,ci_low,ci_high,tied,question_type,max_choices,base_rule",
+        "North,2021,1,police_presence,Increased police presence,80,200,40.0,33.5,46.9,False,multi,,answered",
+        "North,2021,2,cctv,'=More CCTV,12,200,6.0,3.5,10.2,False,multi,,answered",
+        "North,2023,1,police_presence,Increased police presence,60,150,40.0,32.5,48.0,False,multi,,answered",
+        "North,2023,2,cctv,'=More CCTV,30,150,20.0,14.4,27.1,False,multi,,answered",
+        "'-West,2023,1,police_presence,Increased police presence,25,40,62.5,47.0,75.8,False,multi,,answered",
+        "'-West,2023,,cctv,'=More CCTV,[c],40,[c],[c],[c],False,multi,,answered",  # a hidden row is not ranked
     ]) + "\r\n"
 
 
