@@ -267,6 +267,15 @@ MASKED = {
     "at B1  1AA twice spaced": "at [postcode] twice spaced",
     "at B1-1AA dashed": "at [postcode] dashed",
     "office (0121)\u00a0496 0000": "office [phone]",
+    "dotted 07700.900.123 mobile": "dotted [phone] mobile",
+    "dotted 0121.496.0000 office": "dotted [phone] office",
+    "bracketed (0)7700 900123 zero": "bracketed [phone] zero",
+    "+44 (0)7700 900123": "[phone]",
+    "my number is 0 7700 900123": "my number is [phone]",
+    "in pairs 07700 90 01 23 ok": "in pairs [phone] ok",
+    "ring +44 (0121) 496 0000 today": "ring [phone] today",
+    "call 07700 900123 24 hours a day": "call [phone] 24 hours a day",
+    "call 0121.496.0000.": "call [phone].",
 }
 UNCHANGED = [
     "the 2023 survey was better",
@@ -286,6 +295,13 @@ UNCHANGED = [
     "Table 02 2019 2020 2021",
     "items 01 100 101 102",
     "open 07:00–09:00 and 0700–0900",
+    "on 01.02.2024 at 10.30, open 07.00-09.00",
+    "it cost £1,250.00 in 2023",
+    "version 1.2.3 and 10.2.3.4567",
+    "reference 0123.456.78 and 0123 45 67",
+    "scores of 0 100 200 300 400",
+    "open 0700 10 12 14",
+    "between 0 and 10, 0 1 2",
     "",
 ]
 
