@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import openpyxl
@@ -17,6 +18,7 @@ import yaml
 from survey.definitions import DefinitionError, definition_from_survey, dump_definition, load_definition, parse_definition
 from survey.extensions import db
 from survey.models import Answer, AuditEvent, Question, Response, Survey
+from survey.responses.cli import purge_report
 from survey.responses.masking import mask_personal_data
 from survey.responses.purge import apply_purge, plan_purge
 from survey.responses.store import insert_response
@@ -165,6 +167,28 @@ def test_purge_command_dry_run_changes_nothing_then_purges_once(app, runner, mak
         assert [(event.details["responses"], event.details["text_answers"]) for event in events] == [(1, 1), (0, 0)]
         assert events[0].details["surveys"] == {"town-test": {"responses": 1, "text_answers": 1}}
         assert events[0].user_email is None  # the command line
+
+
+def test_purge_report_shows_the_cut_offs_to_the_second(retention_surveys):
+    with retention_surveys.app_context():
+        lines = purge_report(plan_purge(NOW + 7 * SECOND), dry_run=True)
+    assert lines[1] == (
+        "town-test: would delete 3 response(s) sent before 2025-05-02 12:00:07 UTC (kept 30 days)"
+        " and 2 free-text answer(s) of responses sent before 2025-05-22 12:00:07 UTC (free text kept 10 days)."
+    )
+
+
+def test_purge_command_applies_the_cut_off_it_shows(app, runner, make_survey):
+    make_survey(retention_days=30)
+    with app.app_context():
+        assert plan_purge().now.microsecond == 0  # what is shown is what is compared
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    result = runner.invoke(args=["responses", "purge", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    shown = re.search(r"sent before (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", result.output)
+    assert shown, result.output
+    cut_off = datetime.strptime(shown.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert started - 30 * DAY <= cut_off <= datetime.now(timezone.utc) - 30 * DAY
 
 
 def test_purge_without_any_retention_period_deletes_nothing(app, runner, make_survey):

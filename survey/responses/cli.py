@@ -132,4 +132,4 @@ def _purged(survey: SurveyPurge) -> str:
 
 
 def _moment(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -53,8 +53,9 @@ class PurgePlan:
 
 
 def plan_purge(now: datetime | None = None) -> PurgePlan:
-    """Count what is past retention at ``now`` (default: the current time; naive means UTC), per survey."""
-    now = as_utc(now or utcnow()).astimezone(timezone.utc)
+    """Count what is past retention at ``now`` (default: the current time to the second, so that
+    the cut-offs shown are the ones applied; naive means UTC), per survey."""
+    now = as_utc(now or utcnow().replace(microsecond=0)).astimezone(timezone.utc)
     plans, unlimited = [], []
     for survey in db.session.scalars(select(Survey).order_by(Survey.slug)):
         if survey.retention_days is None and survey.text_retention_days is None:
