@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from .conftest import REPO, TESTS
+from .conftest import REPO, TESTS, reference_definition
 
 EVERY_FEATURE = str(TESTS / "data" / "every-feature.yaml")
 
@@ -42,6 +43,37 @@ def test_load_open_is_idempotent(runner):
         result = runner.invoke(args=["survey", "load", "--open", EVERY_FEATURE])
         assert result.exit_code == 0, result.output
     assert "status open" in result.output
+
+
+QUESTIONS = reference_definition()["questions"]
+RELOADED = {
+    "same file": ({}, "Nothing changed in survey town-test"),
+    "retention only": ({"retention_days": 400}, "Updated the retention periods of survey town-test"),
+    "free-text retention only": ({"text_retention_days": 30}, "Updated the retention periods of survey town-test"),
+    "title and retention": (
+        {"title": {"en": "Our survey"}, "retention_days": 400},
+        "Updated the wording and the retention periods of survey town-test",
+    ),
+    "a question's text": (
+        {"questions": [{**QUESTIONS[0], "text": {"en": "Your area?"}}, *QUESTIONS[1:]]},
+        "Updated the wording of survey town-test",
+    ),
+    "notice and closing time": (
+        {"privacy_notice": {"en": "We keep answers for a year."}, "closes_at": "2030-01-01T00:00:00Z"},
+        "Updated the opening and closing times and the privacy notice of survey town-test",
+    ),
+}
+
+
+@pytest.mark.parametrize("changes, message", RELOADED.values(), ids=list(RELOADED))
+def test_reloading_a_survey_with_responses_says_what_changed(runner, submit, tmp_path, changes, message):
+    runner.invoke(args=["survey", "load", "--open", EVERY_FEATURE])
+    assert submit("town-test", {"town": "north", "concerns/knives": "very", "concerns/asb": "very"}).status_code == 303
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump({**reference_definition(), **changes}, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(args=["survey", "load", str(changed)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{message} (5 questions, status open).\n"
 
 
 def test_unknown_slug_fails_clearly(runner):

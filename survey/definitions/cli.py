@@ -12,7 +12,7 @@ from ..commands import command_group, fail, get_survey, write_output
 from ..extensions import db
 from ..models import InvalidTransition, Response, Survey
 from .schema import DefinitionError, read_definition_file
-from .store import definition_from_survey, dump_definition, load_definition
+from .store import LoadResult, definition_from_survey, dump_definition, load_definition
 
 survey_cli = command_group("survey", help="Load, dump, open, close and list surveys.")
 
@@ -24,8 +24,9 @@ def load_command(file: Path, open_survey: bool) -> None:
     """Create or update a survey from a definition FILE (YAML or JSON).
 
     A new survey is created as a draft. A survey without responses is replaced
-    by the file; once it has responses only wording and translations may
-    change, and structural changes are refused with a list of what would change.
+    by the file; once it has responses only wording, translations, languages, dates,
+    retention periods and the privacy notice may change (the output says which did), and
+    structural changes are refused with a list of what would change.
     """
     try:
         result = load_definition(read_definition_file(file))
@@ -41,8 +42,31 @@ def load_command(file: Path, open_survey: bool) -> None:
             fail(str(error))
         record("survey.publish", f"survey {survey.slug}")
     db.session.commit()
-    action = "Created" if result.created else ("Updated wording of" if result.wording_only else "Updated")
-    click.echo(f"{action} survey {survey.slug} ({len(survey.questions)} questions, status {survey.status}).")
+    click.echo(f"{_loaded(result)} survey {survey.slug} ({len(survey.questions)} questions, status {survey.status}).")
+
+
+#: How `load` names what it changed in a survey that has responses.
+_CHANGED = {
+    "wording": "the wording",
+    "same_as": "the same_as links",
+    "languages": "the languages",
+    "dates": "the opening and closing times",
+    "retention": "the retention periods",
+    "privacy_notice": "the privacy notice",
+}
+
+
+def _loaded(result: LoadResult) -> str:
+    """"Created", "Updated", or what changed in a survey with responses ("Updated the retention periods of")."""
+    if result.created:
+        return "Created"
+    if not result.wording_only:
+        return "Updated"
+    if not result.changed:
+        return "Nothing changed in"
+    parts = [_CHANGED[part] for part in result.changed]
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"Updated {listed} of"
 
 
 @survey_cli.command("dump")

@@ -22,6 +22,8 @@ class LoadResult:
     created: bool
     #: Texts updated on a survey that already has responses (its structure stayed as it was).
     wording_only: bool = False
+    #: What such an update changed (see changed_parts; empty: the file said what the survey had).
+    changed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -62,7 +64,8 @@ def load_definition(definition: SurveyDefinition, confirm_translations: bool = T
             confirm_unrecorded(survey)  # the file's translations come with its texts
         return LoadResult(survey=survey, created=False)
 
-    changes = structural_changes(definition_from_survey(survey), definition)
+    current = definition_from_survey(survey)
+    changes = structural_changes(current, definition)
     if changes:
         raise DefinitionError(
             [f"survey '{survey.slug}' already has responses, so its structure cannot change:"]
@@ -79,7 +82,7 @@ def load_definition(definition: SurveyDefinition, confirm_translations: bool = T
     db.session.flush()
     if confirm_translations:
         confirm_unrecorded(survey)  # the file's translations come with its texts
-    return LoadResult(survey=survey, created=False, wording_only=True)
+    return LoadResult(survey=survey, created=False, wording_only=True, changed=changed_parts(current, definition))
 
 
 def _apply_survey_fields(survey: Survey, definition: SurveyDefinition) -> None:
@@ -196,6 +199,32 @@ def structural_changes(old: SurveyDefinition, new: SurveyDefinition) -> list[str
         if after is not None:
             changes.extend(_question_changes(before, after))
     return changes
+
+
+def changed_parts(old: SurveyDefinition, new: SurveyDefinition) -> list[str]:
+    """What differs between two definitions with the same structure: "wording" (texts and their
+    translations), "same_as" (links), "languages", "dates", "retention", "privacy_notice"."""
+
+    def differ(*names: str) -> bool:
+        return any(getattr(old, name) != getattr(new, name) for name in names)
+
+    differs = {
+        "wording": differ("title", "intro") or _texts(old) != _texts(new),
+        "same_as": _links(old) != _links(new),
+        "languages": differ("default_language", "languages"),
+        "dates": differ("opens_at", "closes_at"),
+        "retention": differ("retention_days", "text_retention_days"),
+        "privacy_notice": differ("privacy_notice"),
+    }
+    return [part for part, changed in differs.items() if changed]
+
+
+def _texts(definition: SurveyDefinition) -> list:
+    return [(q.text, q.hint, [entry.label for entry in (*q.options, *q.items, *q.scale)]) for q in definition.questions]
+
+
+def _links(definition: SurveyDefinition) -> list:
+    return [[entry.same_as for entry in (*q.options, *q.items)] for q in definition.questions]
 
 
 def _question_changes(before: QuestionDefinition, after: QuestionDefinition) -> list[str]:
