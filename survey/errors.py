@@ -6,7 +6,7 @@ from flask import Flask, current_app, g, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from .extensions import db
-from .i18n import _l
+from .i18n import _, _l
 from .security import seconds_until_limit_resets
 
 #: Seconds a client is asked to wait before trying again when the database is unavailable.
@@ -36,6 +36,9 @@ _NOT_SAVED = {
 #: The thank-you page is reached only after the answers were stored: a resident who read that they
 #: were lost would send them again.
 _ALREADY_SENT = (_l("Thank you"), _l("Your answers have been sent."))
+#: Views that take a staff member's file (the translation upload has its own page for that): a 413
+#: there is about the file, not a resident's answers.
+UPLOAD_VIEWS = frozenset({"staff.upload_definition"})
 
 #: The database is down, unreachable, locked for too long, read-only or full.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -48,6 +51,8 @@ def _error_page(status: int) -> str:
             message = _NOT_SAVED[status]
         elif request.endpoint == "respondent.thanks":
             title, message = _ALREADY_SENT
+    if status == 413 and request.endpoint in UPLOAD_VIEWS and request.max_content_length:
+        message = _("The file is too large. The largest file accepted is %(size)d KB.", size=request.max_content_length // 1024)
     return render_template("errors/error.html", title=title, message=message)
 
 

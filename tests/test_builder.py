@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -233,6 +234,19 @@ def test_definition_download_and_upload(app, client, editor, make_survey):
         )
         assert refused.status_code == 400
         assert f"{name}: lists or sections are nested far too deeply to be a survey definition" in refused.get_data(as_text=True)
+
+
+def test_a_definition_too_large_is_refused_with_the_largest_size_accepted(app, client, editor):
+    too_large = client.post(
+        "/staff/surveys/upload",
+        data={"csrf_token": token(client, "/staff/"), "file": (io.BytesIO(b"#" * 300_000), "survey.yaml")},
+        content_type="multipart/form-data",
+    )
+    page = too_large.get_data(as_text=True)
+    assert too_large.status_code == 413
+    assert app.config["MAX_CONTENT_LENGTH"] == 256 * 1024
+    assert "The file is too large. The largest file accepted is 256 KB." in page
+    assert "answers" not in page.split("<main", 1)[1].split("</main>", 1)[0]
 
 
 def test_next_wave_keeps_stale_translations_stale(app, client, editor, make_survey):
