@@ -284,6 +284,23 @@ def test_analysis_page_shows_the_table_chart_and_downloads(series, client, login
     assert openpyxl.load_workbook(io.BytesIO(xlsx.data))["Report"]["B4"].value == "Drug Dealing"
 
 
+def test_analysis_downloads_name_their_type_and_charset_once(series, client, login):
+    login("analyst")
+    content_types = {
+        file_format: client.get(f"/staff/analysis/download.{file_format}?series=cs&question=priorities").headers["Content-Type"]
+        for file_format in ("table", "csv", "json", "md", "html", "xlsx", "svg")
+    }
+    assert content_types == {
+        "table": "text/plain; charset=utf-8",
+        "csv": "text/csv; charset=utf-8",
+        "json": "application/json",
+        "md": "text/markdown; charset=utf-8",
+        "html": "text/html; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "svg": "image/svg+xml; charset=utf-8",
+    }
+
+
 def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client, login):
     login("analyst")
     page = client.get("/staff/analysis/?series=cs&question=priorities&by=ethnicity")

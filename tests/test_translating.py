@@ -278,6 +278,7 @@ def edit_po(content: bytes, edits: dict[str, str] | None = None, *, fuzzy: set[s
 def test_a_po_file_round_trip_changes_exactly_the_edited_texts(app, client, editor):
     response = download(client, f"{BASE}/pl.po")
     assert response.headers["Content-Disposition"] == 'attachment; filename="town-test-pl.po"'
+    assert response.headers["Content-Type"] == "text/x-gettext-translation; charset=utf-8"
     catalog = read_po(io.BytesIO(response.data))
     assert str(catalog.locale) == "pl"
     entries = {message.context: message for message in catalog if message.id}

@@ -11,12 +11,12 @@ if TYPE_CHECKING:
     from analysis.compare import Comparison
 
 FORMATS = {
-    # format: (file extension, MIME type, binary?)
-    "table": ("txt", "text/plain; charset=utf-8", False),
-    "csv": ("csv", "text/csv; charset=utf-8", False),
+    # format: (file extension, MIME type, binary?); a Response adds "; charset=utf-8" to text types
+    "table": ("txt", "text/plain", False),
+    "csv": ("csv", "text/csv", False),
     "json": ("json", "application/json", False),
-    "md": ("md", "text/markdown; charset=utf-8", False),
-    "html": ("html", "text/html; charset=utf-8", False),
+    "md": ("md", "text/markdown", False),
+    "html": ("html", "text/html", False),
     "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", True),
     "png": ("png", "image/png", True),
     "svg": ("svg", "image/svg+xml", False),

@@ -23,8 +23,9 @@ LARGE_FORM_PARTS = 20_000
 #: Field name prefix of a text's translation on a language's page; the rest is the text's key.
 TEXT_FIELD = "t:"
 
+#: File format: (MIME type, writer); a Response adds "; charset=utf-8" to the text type.
 DOWNLOADS = {
-    "po": ("text/x-gettext-translation; charset=utf-8", po_bytes),
+    "po": ("text/x-gettext-translation", po_bytes),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx_bytes),
 }
 
