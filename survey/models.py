@@ -190,6 +190,12 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z ("2025-06-01T10:15:00Z"), for files that leave the app: PostgreSQL
+    hands back its session's time zone, SQLite none."""
+    return as_utc(moment).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 class Question(db.Model):
     __tablename__ = "questions"
     __table_args__ = (

@@ -7,14 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from survey.accounts.access import LAST_SEEN_KEY
 from survey.audit import record
+from survey.audit.log import events_csv
 from survey.extensions import db
 from survey.models import AuditEvent, User, as_utc, utcnow
 
@@ -597,6 +598,21 @@ def test_the_audit_log_exports_as_csv_with_formulas_neutralised(app, client, mak
     assert export_row[3] == "'+SUM(A1:A2)"
     for row in rows[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+
+
+def test_the_audit_log_csv_gives_times_in_iso_8601_utc(app, client, make_user):
+    assert sign_in(client, make_user("admin")).status_code == 302
+    with app.app_context():
+        record("survey.publish", "survey town-test").at = datetime(2026, 3, 29, 0, 30, 5, tzinfo=timezone.utc)
+        db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(client.get("/staff/audit/audit-log.csv").get_data(as_text=True))))
+    assert next(row for row in rows if row["action"] == "survey.publish")["at"] == "2026-03-29T00:30:05Z"
+    for row in rows:
+        assert datetime.fromisoformat(row["at"]).utcoffset() == timedelta(0), row
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # times come back in the session's time zone
+            db.session.execute(text("SET TIME ZONE 'America/New_York'"))
+        assert "\n2026-03-29T00:30:05Z,(command line),survey.publish," in events_csv()
 
 
 # Sensitive questions on the analysis page ----------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from analysis.spreadsheet import neutralise_formula
 
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import AuditEvent, iso_utc
 
 
 def record(action: str, target: str, **details) -> AuditEvent:
@@ -39,7 +39,7 @@ def events_csv() -> str:
     writer = csv.writer(out)
     writer.writerow(["at", "user", "action", "target", "details"])
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        row = [event.at.isoformat(), event.user_email or "(command line)", event.action, event.target,
+        row = [iso_utc(event.at), event.user_email or "(command line)", event.action, event.target,
                json.dumps(event.details, ensure_ascii=False, sort_keys=True)]
         writer.writerow([neutralise_formula(cell) for cell in row])
     return out.getvalue()

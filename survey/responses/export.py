@@ -6,7 +6,6 @@ import csv
 import itertools
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import datetime, timezone
 from typing import BinaryIO, TextIO
 from zipfile import ZIP_DEFLATED, ZipFile
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from analysis.spreadsheet import neutralise_formula
 
 from ..extensions import db
-from ..models import Answer, Question, QuestionType, Response, Survey
+from ..models import Answer, Question, QuestionType, Response, Survey, iso_utc
 from .csv_import import META_COLUMNS
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR, answer_fields
 from .masking import mask_personal_data
@@ -79,13 +78,8 @@ def export_rows(survey: Survey, include_sensitive: bool = True, *, mask: bool = 
                     continue  # a response with no answers at all
                 values.setdefault(name, []).append((position, code))
             first = answers[0]
-            meta = [first.uid, _timestamp(first.submitted_at), first.language, first.channel]
+            meta = [first.uid, iso_utc(first.submitted_at), first.language, first.channel]
             yield meta + [CSV_MULTI_SEPARATOR.join(code for _, code in sorted(values.get(name, []))) for name in answer_columns]
-
-
-def _timestamp(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def write_csv(survey: Survey, out: TextIO, include_sensitive: bool = True, *, mask: bool = False) -> int:
