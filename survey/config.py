@@ -12,6 +12,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LANGUAGES = ["en", "pl", "pa", "ur", "ro", "sk"]
 
 
+def _make_instance_dir(instance_path: Path) -> None:
+    """Create instance/ for the owner alone (0700): the SQLite database and its -wal and -shm
+    files (residents' answers) and the secret key live there, and SQLite creates its files
+    readable by everyone under the usual umask 022. A directory that exists is left as it is."""
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def _secret_key(instance_path: Path) -> str:
     """Return SECRET_KEY from the environment, else one generated once and kept under instance/."""
     if os.environ.get("SECRET_KEY"):
@@ -19,7 +26,7 @@ def _secret_key(instance_path: Path) -> str:
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    _make_instance_dir(instance_path)
     key = secrets.token_hex(32)
     # Create with owner-only permissions: the key signs session cookies.
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -31,7 +38,7 @@ def _secret_key(instance_path: Path) -> str:
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
-        instance_path.mkdir(parents=True, exist_ok=True)
+        _make_instance_dir(instance_path)
         return f"sqlite:///{instance_path / 'safer-voices.sqlite'}"
     # Heroku-style and plain postgres URLs should use the psycopg 3 driver we ship.
     for prefix in ("postgres://", "postgresql://"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from survey import create_app
 from survey.extensions import db
 
-from .conftest import postgres_url, skip_or_fail
+from .conftest import REPO, postgres_url, skip_or_fail
 
 ANSWERS = [
     {"town": "north", "priorities": ["drugs", "litter"], "concerns/knives": "very", "concerns/asb": "fairly", "comments": "Więcej światła, proszę."},
@@ -78,16 +79,37 @@ def test_postgres_dump_restores_into_a_new_database_with_the_same_rows(some_resp
         server.dispose()
 
 
+def sqlite_commands() -> tuple[list[str], str]:
+    """docs/deploy.md's SQLite backup lines and its check of a backup."""
+    section = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8").split("### SQLite", 1)[1].split("\n## ", 1)[0]
+    backup, check = (block.split("\n```", 1)[0].strip() for block in section.split("```sh\n")[1:3])
+    return backup.splitlines(), check
+
+
+def run_as_documented(command: str, cwd, paths: dict[str, str]) -> subprocess.CompletedProcess:
+    """A command of docs/deploy.md run by bash in ``cwd``, its paths replaced by ``paths`` and its Python by ours."""
+    for written, here in {".venv/bin/python": sys.executable, **paths}.items():
+        command = command.replace(written, shlex.quote(here))
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_online_backup_has_the_same_rows(some_responses, app, database_url, tmp_path):
     source = sa.make_url(database_url).database
-    backup = tmp_path / "backup.sqlite"
-    # The command in docs/deploy.md: SQLite's online backup, safe while the app runs (it includes the WAL).
+    backup_lines, check = sqlite_commands()
+    assert backup_lines[0] == "mkdir -p -m 700 backups"
+    # The commands in docs/deploy.md, run where backups/ does not exist yet, with the tools
+    # `make setup` installs: SQLite's online backup, safe while the app runs (it includes the WAL).
     with app.app_context():
         db.session.execute(sa.text("SELECT 1"))  # the app holds a connection open meanwhile
-        command = f"import sqlite3; sqlite3.connect({source!r}).backup(sqlite3.connect({str(backup)!r}))"
-        subprocess.run([sys.executable, "-c", command], check=True, capture_output=True, timeout=60)
+        for line in backup_lines:
+            done = run_as_documented(line, tmp_path, {"instance/safer-voices.sqlite": source})
+            assert done.returncode == 0, done.stderr
         db.session.rollback()
+    assert (tmp_path / "backups").stat().st_mode & 0o777 == 0o700
+    [backup] = (tmp_path / "backups").iterdir()
+    checked = run_as_documented(check, tmp_path, {"backups/safer-voices-2025-06-01.sqlite": str(backup)})
+    assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
     restored = f"sqlite:///{backup}"
     assert all_rows(restored) == some_responses
     engine = sa.create_engine(restored)
@@ -99,3 +121,11 @@ def test_sqlite_online_backup_has_the_same_rows(some_responses, app, database_ur
     assert app_on_backup.test_client().get("/s/town-test").status_code == 200
     with app_on_backup.app_context():
         db.engine.dispose()
+
+
+def test_the_sqlite_backup_refuses_a_database_that_is_not_there(tmp_path):
+    """Run from the wrong folder, the backup fails instead of copying a new, empty database."""
+    (tmp_path / "instance").mkdir()
+    *_mkdir, backup = [run_as_documented(line, tmp_path, {}) for line in sqlite_commands()[0]]
+    assert backup.returncode != 0 and "unable to open database file" in backup.stderr
+    assert not (tmp_path / "instance" / "safer-voices.sqlite").exists()
