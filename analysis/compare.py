@@ -61,7 +61,7 @@ class WaveTable:
     rows: pd.DataFrame  # ROW_COLUMNS: every row ranked within the top N
     all_rows: pd.DataFrame  # ROW_COLUMNS: every option or item
     suppressed: bool = False  # too few respondents in a breakdown group: nothing of the wave is shown
-    top_box_labels: tuple[str, ...] = ()
+    top_box_labels: tuple[str, ...] = ()  # matrix: the labels of top_box's scale points, in this wave's wording
 
 
 @dataclass(frozen=True)
@@ -250,22 +250,45 @@ def suppress_small_cells(comparison: Comparison, threshold: int = 10) -> Compari
             nothing = table.all_rows.iloc[0:0].astype(object)
             tables.append(replace(table, rows=nothing, all_rows=nothing, tie_at_cutoff=False, suppressed=True))
             continue
-        all_rows, rows, codes = _suppress(table.all_rows, threshold, comparison.top)
+        # A single choice's counts (or mentions) add up to a total that is shown.
+        adds_up = table.question_type == "single" or table.base_rule == "mentions"
+        all_rows, rows, codes = _suppress(table.all_rows, threshold, comparison.top, adds_up=adds_up)
         hidden |= {(table.wave, code) for code in codes}
         ranked_shown = int(rows["rank"].notna().sum())
         tables.append(replace(table, rows=rows, all_rows=all_rows, tie_at_cutoff=ranked_shown > comparison.top))
-    changes = [_suppress_change(change, hidden, threshold) for change in comparison.changes.to_dict("records")]
+    changes = [_suppress_change(change, hidden, threshold) for change in _hidden_last(comparison.changes.to_dict("records"), hidden)]
     return replace(comparison, waves=tables, changes=_changes_frame(changes), suppressed_threshold=threshold)
 
 
-def _suppress(ranked: pd.DataFrame, threshold: int, top: int) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+def _touches(change: dict, hidden: set[tuple[str, str]]) -> bool:
+    return (change["from_wave"], change["code"]) in hidden or (change["to_wave"], change["code"]) in hidden
+
+
+def _hidden_last(changes: list[dict], hidden: set[tuple[str, str]]) -> list[dict]:
+    """Per pair of waves, the changes touching a hidden cell after the others, A to Z: their order
+    (by the newer wave's share) would rank the hidden counts."""
+    pairs: dict[tuple[str, str], int] = {}
+    for change in changes:
+        pairs.setdefault((change["from_wave"], change["to_wave"]), len(pairs))
+
+    def place(change: dict) -> tuple:
+        touched = _touches(change, hidden)
+        alphabetical = (str(change["label"]).casefold(), str(change["code"])) if touched else ("", "")
+        return (pairs[(change["from_wave"], change["to_wave"])], touched, *alphabetical)
+
+    return sorted(changes, key=place)
+
+
+def _suppress(ranked: pd.DataFrame, threshold: int, top: int, *, adds_up: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
     """Every row and the rows to show, small cells as [c] (object columns), and the codes hidden.
 
     The rows shown are ranked among themselves (top N, ties among them only); the hidden ones
     follow all of them, unranked and in alphabetical order, so that neither a rank, a tie nor a
     place in the list tells how a hidden count compares with another (a matrix item rated by
     three people, all "very concerned", would otherwise share first place with a 100% item).
-    A base under the threshold (a matrix item rated by few) is hidden too.
+    A base under the threshold (a matrix item rated by few) is hidden too. Where the counts
+    ``adds_up`` to a total that is shown, one hidden cell would be the total less the others:
+    the next smallest is hidden with it.
     """
     def too_small(value) -> bool:
         return value == SUPPRESSED or int(value) < threshold
@@ -273,6 +296,8 @@ def _suppress(ranked: pd.DataFrame, threshold: int, top: int) -> tuple[pd.DataFr
     records = ranked.to_dict("records")  # largest share first
     small = [row for row in records if too_small(row["count"])]
     shown = [row for row in records if not too_small(row["count"])]
+    if adds_up and len(small) == 1 and shown:
+        small.append(shown.pop())  # the smallest share shown: with a common base, the smallest count
     ranks = _competition_ranks([_share(row) for row in shown])
     shown = [{**row, "rank": rank, "tied": ranks.count(rank) > 1} for row, rank in zip(shown, ranks)]
     hidden = [

@@ -350,6 +350,27 @@ def test_a_hidden_cell_has_no_rank_tie_or_place_that_tells_how_its_count_compare
     assert list(table.all_rows["rank"]) == [1, 2, 3, None, None, None]
 
 
+def test_changes_touching_a_hidden_cell_come_last_alphabetically_not_by_share():
+    def grid(wave_label, racism):
+        return concerns(wave_label, ("very", "fairly"), [("knife_crime", "Knife crime", 50, 60), ("racism", "Racism", racism, 3),
+                                                         ("asb", "Anti-social behaviour", 30, 60), ("arson", "Arson", 4, 30)])
+    hidden = suppress_small_cells(replace(compare_waves([grid("2021", 1), grid("2023", 3)], question="concerns"), group=("a", "Aton")))
+    # By the 2023 shares Racism (3 of 3) would come first and Arson between the shown rows.
+    assert list(hidden.changes["code"]) == ["knife_crime", "asb", "arson", "racism"]
+
+
+def test_a_single_hidden_count_that_the_total_would_give_away_hides_the_next_smallest():
+    wave_2023 = wave("2023", "single", 1, [("alpha", "Alpha", 25, 40), ("beta", "Beta", 11, 40), ("gamma", "Gamma", 4, 40)])
+    table = suppress_small_cells(replace(compare_waves([wave_2023], question="q"), group=("a", "Aton"))).waves[0]
+    # Gamma alone hidden would be 40 - 25 - 11 = 4.
+    assert [(row["code"], row["rank"], row["count"]) for row in table.rows.to_dict("records")] == [
+        ("alpha", 1, 25), ("beta", None, "[c]"), ("gamma", None, "[c]")]
+    # A choose-several question's counts add up to nothing shown: one hidden cell is enough.
+    several = wave("2023", "multi", None, [("alpha", "Alpha", 25, 40), ("beta", "Beta", 11, 40), ("gamma", "Gamma", 4, 40)])
+    table = suppress_small_cells(replace(compare_waves([several], question="q"), group=("a", "Aton"))).waves[0]
+    assert [row["count"] for row in table.rows.to_dict("records")] == [25, 11, "[c]"]
+
+
 def test_a_wave_with_fewer_respondents_than_the_threshold_is_hidden_entirely():
     west = breakdown_group("west", "West", safer("2021", 5, 2, 8), safer("2023", 25, 12, 40))
     hidden = suppress_small_cells(west, threshold=10)
@@ -368,7 +389,8 @@ def test_a_change_that_was_not_comparable_keeps_its_reason_when_suppressed():
     hidden = suppress_small_cells(compare_waves([priorities_2021(), priorities_2023()], question="priorities"), threshold=30)
     noise = hidden.changes[hidden.changes["code"] == "noise"].iloc[0]
     assert noise["reason"] == f"{ONE_OF_FIVE}; suppressed: fewer than 30 respondents"
-    assert list(hidden.waves[0].all_rows["count"]) == [107, 93, 74, 72, 58, 41, 30, "[c]"]
+    # Speeding (30) is hidden too: a single choice's counts add up to the base shown.
+    assert list(hidden.waves[0].all_rows["count"]) == [107, 93, 74, 72, 58, 41, "[c]", "[c]"]
 
 
 def test_suppression_returns_a_new_comparison_and_leaves_the_input_alone():
