@@ -99,7 +99,8 @@ def localized(texts: LocalizedText | None, language: str, default_language: str)
 
 def wave_order(label: str) -> tuple:
     """Sort key of a wave label, its numbers by value: "Wave 9" comes before "Wave 10", "2021" before "2023"."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.findall(r"\d+|\D+", label))
+    # isdecimal, not isdigit: "²" is a digit to isdigit but not a number int() reads (nor one \d finds).
+    return tuple((0, int(part), "") if part.isdecimal() else (1, 0, part.casefold()) for part in re.findall(r"\d+|\D+", label))
 
 
 class SurveySeries(db.Model):

@@ -497,3 +497,10 @@ def test_waves_follow_their_numbers_and_groups_the_questionnaire(app, runner, tm
     groups = small("--by", "town")
     assert [(entry["group"]["code"], [wave["wave"] for wave in entry["waves"]]) for entry in groups] == [
         ("east", ["Wave 10"]), ("west", ["Wave 9", "Wave 10"])]
+
+
+def test_wave_labels_sort_by_their_numbers_whatever_else_they_hold():
+    from survey.models import wave_order
+
+    # "²" is a digit to str.isdigit but no number to int(): it must not break the sort (a 500).
+    assert sorted(["Wave 10", "Wave 9", "2021²", "2019 (pilot)"], key=wave_order) == ["2019 (pilot)", "2021²", "Wave 9", "Wave 10"]

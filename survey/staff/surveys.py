@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete as sa_delete, func, select
+from sqlalchemy.orm import contains_eager
 
 from ..audit import record
 from ..definitions import DefinitionError, load_definition, parse_definition
 from ..definitions.store import definition_from_survey
 from ..extensions import db
-from ..models import Channel, InvalidTransition, Response, Survey, SurveySeries, SurveyStatus, TranslationConfirmation
+from ..models import Channel, InvalidTransition, Response, Survey, SurveySeries, SurveyStatus, TranslationConfirmation, wave_order
 
 
 def find_survey(slug: str) -> Survey | None:
@@ -19,7 +20,9 @@ def find_survey(slug: str) -> Survey | None:
 
 
 def all_surveys() -> list[Survey]:
-    return list(db.session.scalars(select(Survey).join(SurveySeries).order_by(SurveySeries.code, Survey.wave)))
+    """By series, then wave in the order the analysis compares them ("Wave 9" before "Wave 10")."""
+    surveys = db.session.scalars(select(Survey).join(SurveySeries).options(contains_eager(Survey.series)))
+    return sorted(surveys, key=lambda survey: (survey.series.code, wave_order(survey.wave)))
 
 
 def response_counts() -> dict[int, int]:
