@@ -48,13 +48,14 @@ def require_schema() -> None:
 
 
 @contextmanager
-def output_file(path: Path) -> Iterator[Path]:
+def output_file(path: Path, *, private: bool = False) -> Iterator[Path]:
     """A new file beside PATH for the block to write; it becomes PATH (os.replace) only when the
     whole block succeeded, its commit included. A full disk or a failed audit record then leaves
     no partial or unrecorded file, and an existing PATH as it was.
 
     Any failure removes the new file; one writing a file is reported in one line (exit status 1),
-    others (a database failure, `fail()`) go on to be reported as they are.
+    others (a database failure, `fail()`) go on to be reported as they are. A ``private`` file
+    (residents' answers) that is new is readable by its owner only, whatever the umask.
     """
     target = Path(os.path.realpath(path))  # through a symlink, as open() does: the link stays
     if target.exists() and not target.is_file():  # a device or pipe (/dev/stdout): nothing to move into place
@@ -65,7 +66,7 @@ def output_file(path: Path) -> Iterator[Path]:
         return
     temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
     try:
-        _create_like(temp, target)
+        _create_like(temp, target, 0o600 if private else 0o666)
         yield temp
         os.replace(temp, target)
     except BaseException as error:
@@ -75,10 +76,10 @@ def output_file(path: Path) -> Iterator[Path]:
         raise
 
 
-def _create_like(temp: Path, target: Path) -> None:
-    """Create TEMP as open() would create TARGET, or with TARGET's permissions if it exists:
+def _create_like(temp: Path, target: Path, mode: int) -> None:
+    """Create TEMP as open(mode) would create TARGET, or with TARGET's permissions if it exists:
     an export kept private stays private when written again."""
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         if target.exists():
             os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))

@@ -143,3 +143,15 @@ def test_a_full_device_behind_a_link_is_reported_and_the_link_kept(runner, slug,
     result = runner.invoke(args=[*arguments, slug, "-o", str(link)])
     assert_failed_cleanly(result, f"Could not write {link}: {FULL}.\n")
     assert link.is_symlink() and os.readlink(link) == "/dev/full"
+
+
+def test_a_new_export_of_responses_is_readable_by_its_owner_only(app, runner, slug, tmp_path):
+    old = os.umask(0o022)  # a service's usual umask: other files come out world-readable
+    try:
+        result = runner.invoke(args=["responses", "export", slug, "-o", str(tmp_path / "answers.csv")])
+        assert runner.invoke(args=["survey", "dump", slug, "-o", str(tmp_path / "definition.yaml")]).exit_code == 0
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "answers.csv").stat().st_mode & 0o777 == 0o600  # residents' answers
+    assert (tmp_path / "definition.yaml").stat().st_mode & 0o777 == 0o644

@@ -13,7 +13,7 @@ from analysis.errors import AnalysisError
 from ..accounts.access import Permission, may_see_sensitive, requires
 from ..audit import record
 from ..extensions import db
-from ..responses.export import write_csv, write_xlsx
+from ..responses.export import write_export
 from ..staff.surveys import all_surveys, find_survey, response_counts
 from . import bp
 from .forms import build_comparison_form
@@ -98,19 +98,12 @@ def export_responses(slug: str, file_format: str):
         abort(404)
     include_sensitive = may_see_sensitive(current_user)
     mask = request.args.get("mask") != "0"
-    if file_format == "csv":
-        buffer = io.StringIO()
-        count = write_csv(survey, buffer, include_sensitive=include_sensitive, mask=mask)
-        body, mimetype = ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv"
-    else:
-        binary = io.BytesIO()
-        try:
-            count = write_xlsx(survey, binary, include_sensitive=include_sensitive, mask=mask)
-        except ValueError as error:
-            return Response(str(error), status=400, mimetype="text/plain")
-        body, mimetype = binary.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
-           sensitive_included=include_sensitive, masked=mask)
+    body = io.BytesIO()
+    try:
+        write_export(survey, body, file_format, include_sensitive=include_sensitive, mask=mask)
+    except ValueError as error:
+        return Response(str(error), status=400, mimetype="text/plain")
     db.session.commit()
-    return Response(body, mimetype=mimetype,
+    mimetype = "text/csv" if file_format == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body.getvalue(), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{survey.slug}-responses.{file_format}"'})

@@ -12,7 +12,7 @@ from ..commands import command_group, fail, get_survey, output_file
 from ..database import begin_bulk_load
 from ..extensions import db
 from .csv_import import ImportBusy, ImportFailed, import_responses
-from .export import write_csv, write_xlsx
+from .export import write_export
 from .purge import PurgePlan, SurveyPurge, apply_purge, plan_purge
 
 responses_cli = command_group("responses", help="Import and export survey responses in the shared answer encoding.")
@@ -72,18 +72,12 @@ def export_command(slug: str, file_format: str, output: Path, mask: bool, withou
     """
     survey = get_survey(slug)
     # The file appears only once the export is recorded: never one the audit log does not know of.
-    with output_file(output) as temp:
+    with output_file(output, private=True) as temp:
         try:
-            if file_format == "csv":
-                with temp.open("w", encoding="utf-8-sig", newline="") as out:
-                    count = write_csv(survey, out, include_sensitive=not without_sensitive, mask=mask)
-            else:
-                with temp.open("wb") as out:
-                    count = write_xlsx(survey, out, include_sensitive=not without_sensitive, mask=mask)
+            with temp.open("wb") as out:
+                count = write_export(survey, out, file_format, include_sensitive=not without_sensitive, mask=mask)
         except ValueError as error:
             fail(str(error))
-        record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
-               sensitive_included=not without_sensitive, masked=mask)
         db.session.commit()
     click.echo(f"Exported {count} responses from {survey.slug} to {output}.")
 

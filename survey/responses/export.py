@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime, timezone
 from typing import BinaryIO, TextIO
 from zipfile import ZIP_DEFLATED, ZipFile
 
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from analysis.spreadsheet import neutralise_formula
 
+from ..audit import record
 from ..extensions import db
 from ..models import Answer, Question, QuestionType, Response, Survey, iso_utc
 from .csv_import import META_COLUMNS
@@ -107,8 +110,26 @@ def write_xlsx(survey: Survey, out: BinaryIO, include_sensitive: bool = True, *,
     with closing(export_rows(survey, include_sensitive, mask=mask)) as rows:
         for count, row in enumerate(rows, start=1):
             sheet.append([neutralise_formula(cell) for cell in row])
-    # What workbook.save(out) does, but the archive is closed here even when writing fails (a full
-    # disk): left to the garbage collector, it would try to finish a file closed by then.
+    # What workbook.save(out) does (openpyxl 3.1's save_workbook), but the archive is closed here
+    # even when writing fails (a full disk): left to the garbage collector, it would try to finish
+    # a file closed by then.
+    workbook.properties.modified = datetime.now(timezone.utc).replace(tzinfo=None)
     with ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(workbook, archive).save()
+    return count
+
+
+def write_export(survey: Survey, out: BinaryIO, file_format: str, *, include_sensitive: bool, mask: bool) -> int:
+    """Write the responses as CSV (UTF-8 with a BOM, which Excel needs) or XLSX, and record the
+    export in the audit log (the caller commits, so a file can be kept only once it is recorded).
+    Returns the number of responses; ValueError when they do not fit an XLSX sheet."""
+    if file_format == "csv":
+        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+        count = write_csv(survey, text, include_sensitive, mask=mask)
+        text.flush()
+        text.detach()  # the caller's stream stays open
+    else:
+        count = write_xlsx(survey, out, include_sensitive, mask=mask)
+    record("responses.export", f"survey {survey.slug}", format=file_format, responses=count,
+           sensitive_included=include_sensitive, masked=mask)
     return count
