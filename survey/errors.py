@@ -33,6 +33,11 @@ _NOT_SAVED = {
     500: _l("Your answers have not been saved. Please try again later."),
     503: _l("Your answers have not been saved. Please try again in a few minutes."),
 }
+#: Any other POST (staff saving an edit, a setting, an upload) may have lost a change.
+_CHANGES_NOT_SAVED = {
+    500: _l("Your changes have not been saved. Please try again later."),
+    503: _l("Your changes have not been saved. Please try again in a few minutes."),
+}
 #: The thank-you page is reached only after the answers were stored: a resident who read that they
 #: were lost would send them again.
 _ALREADY_SENT = (_l("Thank you"), _l("Your answers have been sent."))
@@ -47,8 +52,8 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 def _error_page(status: int) -> str:
     title, message = _PAGES[status]
     if status in _NOT_SAVED:
-        if request.method == "POST" and request.endpoint in SUBMISSION_VIEWS:
-            message = _NOT_SAVED[status]
+        if request.method == "POST":
+            message = (_NOT_SAVED if request.endpoint in SUBMISSION_VIEWS else _CHANGES_NOT_SAVED)[status]
         elif request.endpoint == "respondent.thanks":
             title, message = _ALREADY_SENT
     if status == 413 and request.endpoint in UPLOAD_VIEWS and request.max_content_length:

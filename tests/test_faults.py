@@ -509,3 +509,17 @@ def test_a_page_that_only_read_leaves_no_transaction_open(app, make_survey, clie
         with db.engine.connect() as connection:
             assert connection.get_isolation_level() != "AUTOCOMMIT"
             assert not connection.in_transaction()
+
+
+@pytest.mark.parametrize("method, path, message", [
+    ("POST", "/s/town-test", NOT_SAVED),
+    ("POST", "/staff/surveys/upload", "Your changes have not been saved. Please try again in a few minutes."),
+    ("GET", "/staff/", "This page cannot be shown just now. Please try again in a few minutes."),
+])
+def test_an_unavailable_database_page_says_what_was_lost(app, method, path, message):
+    """Only a POST can have lost anything; a resident's answers and a staff member's changes are told apart."""
+    from survey.errors import _error_page
+
+    with app.test_request_context(path, method=method):
+        page = _error_page(503)
+    assert UNAVAILABLE in page and message in page
