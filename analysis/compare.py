@@ -250,14 +250,18 @@ def suppress_small_cells(comparison: Comparison, threshold: int = 10) -> Compari
             nothing = table.all_rows.iloc[0:0].astype(object)
             tables.append(replace(table, rows=nothing, all_rows=nothing, tie_at_cutoff=False, suppressed=True))
             continue
-        # A single choice's counts (or mentions) add up to a total that is shown.
-        adds_up = table.question_type == "single" or table.base_rule == "mentions"
+        # One answer each (single, or multi of at most one) or mentions: the counts add up to a total shown.
+        adds_up = _answers_allowed(table) == 1 or table.base_rule == "mentions"
         all_rows, rows, codes = _suppress(table.all_rows, threshold, comparison.top, adds_up=adds_up)
         hidden |= {(table.wave, code) for code in codes}
         ranked_shown = int(rows["rank"].notna().sum())
         tables.append(replace(table, rows=rows, all_rows=all_rows, tie_at_cutoff=ranked_shown > comparison.top))
     changes = [_suppress_change(change, hidden, threshold) for change in _hidden_last(comparison.changes.to_dict("records"), hidden)]
     return replace(comparison, waves=tables, changes=_changes_frame(changes), suppressed_threshold=threshold)
+
+
+def _count(row: dict) -> int:
+    return 0 if row["count"] == SUPPRESSED else int(row["count"])
 
 
 def _touches(change: dict, hidden: set[tuple[str, str]]) -> bool:
@@ -287,8 +291,9 @@ def _suppress(ranked: pd.DataFrame, threshold: int, top: int, *, adds_up: bool =
     place in the list tells how a hidden count compares with another (a matrix item rated by
     three people, all "very concerned", would otherwise share first place with a 100% item).
     A base under the threshold (a matrix item rated by few) is hidden too. Where the counts
-    ``adds_up`` to a total that is shown, one hidden cell would be the total less the others:
-    the next smallest is hidden with it.
+    ``adds_up`` to a total that is shown, the hidden cells together are the total less the
+    others: the next smallest shown cells are hidden with them until there are two or more and
+    together at least ``threshold`` (one cell alone, or several that must all be 0, would be known).
     """
     def too_small(value) -> bool:
         return value == SUPPRESSED or int(value) < threshold
@@ -296,7 +301,7 @@ def _suppress(ranked: pd.DataFrame, threshold: int, top: int, *, adds_up: bool =
     records = ranked.to_dict("records")  # largest share first
     small = [row for row in records if too_small(row["count"])]
     shown = [row for row in records if not too_small(row["count"])]
-    if adds_up and len(small) == 1 and shown:
+    while adds_up and small and shown and (len(small) == 1 or sum(_count(row) for row in small) < threshold):
         small.append(shown.pop())  # the smallest share shown: with a common base, the smallest count
     ranks = _competition_ranks([_share(row) for row in shown])
     shown = [{**row, "rank": rank, "tied": ranks.count(rank) > 1} for row, rank in zip(shown, ranks)]

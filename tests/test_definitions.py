@@ -291,3 +291,19 @@ def test_definitions_nested_absurdly_deep_are_refused_not_crashed_on(tmp_path, n
     with pytest.raises(DefinitionError) as refused:
         read_definition_file(path)
     assert refused.value.problems == [f"{path}: lists or sections are nested far too deeply to be a survey definition"]
+
+
+def test_a_survey_stored_before_the_file_column_rule_still_opens(app, runner, tmp_path):
+    from survey.extensions import db
+    from survey.models import Question
+
+    assert runner.invoke(args=["survey", "load", str(TESTS / "data" / "every-feature.yaml")]).exit_code == 0
+    with app.app_context():  # as an earlier version could store it
+        db.session.query(Question).filter_by(code="ethnicity").update({"code": "language"})
+        db.session.commit()
+    dumped = runner.invoke(args=["survey", "dump", "town-test"])
+    assert dumped.exit_code == 0, dumped.output
+    assert "code: language" in dumped.output
+    with pytest.raises(DefinitionError) as refused:  # a new definition may not take it up
+        parse_definition(yaml.safe_load(dumped.output))
+    assert "'language' is a column of the response files" in str(refused.value)

@@ -44,9 +44,11 @@ def survey_document(survey: Survey) -> dict:
     return definition_from_survey(survey).model_dump(mode="json")
 
 
-def check_document(document: dict) -> SurveyDefinition:
+def check_document(document: dict, stored_codes: frozenset[str] = frozenset()) -> SurveyDefinition:
+    """The edited document as a definition; ``stored_codes`` are the survey's question codes as
+    stored, which rules added since it was made do not refuse."""
     try:
-        return SurveyDefinition.model_validate(document)
+        return SurveyDefinition.model_validate(document, context={"stored_codes": stored_codes})
     except ValidationError as error:
         raise BuilderError(
             [Problem(tuple(p["loc"]), p["msg"].removeprefix("Value error, ")) for p in error.errors()]
@@ -55,7 +57,7 @@ def check_document(document: dict) -> SurveyDefinition:
 
 def save_document(survey: Survey | None, document: dict, action: str, **details) -> Survey:
     """Validate and apply an edited document, and record who did it; the caller commits."""
-    definition = check_document(document)
+    definition = check_document(document, frozenset(question.code for question in survey.questions) if survey else frozenset())
     try:
         result = load_definition(definition, confirm_translations=False)  # edits the default language only
     except DefinitionError as error:

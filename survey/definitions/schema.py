@@ -116,10 +116,12 @@ class QuestionDefinition(_Strict):
 
     @field_validator("code")
     @classmethod
-    def _not_a_form_field(cls, value: str) -> str:
+    def _not_a_form_field(cls, value: str, info: ValidationInfo) -> str:
         if value in RESERVED_QUESTION_CODES:
             raise ValueError(f"'{value}' is a field of the form itself; choose another question code")
-        if value in RESPONSE_FILE_COLUMNS:
+        # A survey stored before this rule keeps its question (``stored_codes`` in the context):
+        # its pages must still open, and a survey with responses cannot rename it.
+        if value in RESPONSE_FILE_COLUMNS and value not in (info.context or {}).get("stored_codes", ()):
             raise ValueError(
                 f"'{value}' is a column of the response files ({', '.join(RESPONSE_FILE_COLUMNS)}); choose another question code"
             )

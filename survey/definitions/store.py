@@ -164,7 +164,9 @@ def definition_from_survey(survey: Survey) -> SurveyDefinition:
                 }
                 for q in survey.questions
             ],
-        }
+        },
+        # Rules added since the survey was stored must not stop its pages from opening.
+        context={"stored_codes": {question.code for question in survey.questions}},
     )
 
 

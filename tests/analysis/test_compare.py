@@ -371,6 +371,19 @@ def test_a_single_hidden_count_that_the_total_would_give_away_hides_the_next_sma
     assert [row["count"] for row in table.rows.to_dict("records")] == [25, 11, "[c]"]
 
 
+def test_hidden_cells_that_the_total_would_give_away_together_take_more_with_them():
+    def aton(kind, max_choices, counts):
+        rows = [(code, code.capitalize(), count, 63) for code, count in counts]
+        return suppress_small_cells(replace(compare_waves([wave("2023", kind, max_choices, rows)], question="q"), group=("a", "Aton"))).waves[0]
+
+    # Choose one of a multi: four would be 63 - 30 - 12 - 12 = 9.
+    assert [row["count"] for row in aton("multi", 1, [("one", 30), ("two", 12), ("three", 12), ("four", 9)]).rows.to_dict("records")] == [
+        30, 12, "[c]", "[c]"]
+    # Two hidden cells that must both be 0 (63 - 63): the smallest shown one joins them.
+    assert [row["count"] for row in aton("single", 1, [("one", 53), ("two", 10), ("three", 0), ("four", 0)]).rows.to_dict("records")] == [
+        53, "[c]", "[c]", "[c]"]
+
+
 def test_a_wave_with_fewer_respondents_than_the_threshold_is_hidden_entirely():
     west = breakdown_group("west", "West", safer("2021", 5, 2, 8), safer("2023", 25, 12, 40))
     hidden = suppress_small_cells(west, threshold=10)
