@@ -29,7 +29,8 @@ RESPONSE_FILE_COLUMNS = ("response_id", "submitted_at", "language", "channel")
 MAX_RETENTION_DAYS = 36_525
 #: More choices than any questionnaire offers; also keeps the number in the database's range.
 MAX_CHOICES = 1000
-#: Opening and closing times a survey can have (a mistyped year would store a date that breaks pages).
+#: Dates a survey can open or close, and the earliest a response can be sent (a mistyped year
+#: would store a date that breaks pages or defeats retention).
 EARLIEST_DATE = datetime(1998, 1, 1, tzinfo=timezone.utc)
 LATEST_DATE = datetime(2200, 1, 1, tzinfo=timezone.utc)
 

@@ -37,7 +37,7 @@ from sqlalchemy import func, select, text
 
 from analysis.spreadsheet import FORMULA_PREFIXES
 
-from ..definitions.schema import RESPONSE_FILE_COLUMNS
+from ..definitions.schema import EARLIEST_DATE, RESPONSE_FILE_COLUMNS
 from ..extensions import db
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
@@ -50,9 +50,8 @@ _QUEUED_BATCHES = 2  # checked batches waiting for the database
 _BATCH_CHARACTERS = 16_000_000  # a batch of long texts ends sooner: memory, and SQLite's limit on one value
 _KNOWN_CELLS_LIMIT = 50_000
 _CHANNELS = frozenset(channel.value for channel in Channel)
-#: Submission times outside these bounds are typing mistakes, and would upset retention: a response
-#: dated 2099 would be kept for decades, one dated 1025 purged at once. CSPs date from 1998.
-_EARLIEST_SUBMISSION = datetime(1998, 1, 1, tzinfo=timezone.utc)
+#: Submission times after now (give or take a day) or before EARLIEST_DATE are typing mistakes, and
+#: would upset retention: a response dated 2099 would be kept for decades, one dated 1025 purged at once.
 _CLOCK_SLACK = timedelta(days=1)
 _TRUE, _FALSE = {"1", "yes", "true", "y", "x"}, {"0", "no", "false", "n", ""}
 _KINDS = "import_answer_kinds"  # a temporary table: one connection's, gone at the end of the import
@@ -501,12 +500,12 @@ class _RowParser:
                 ok = False
             else:
                 parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-                if _EARLIEST_SUBMISSION <= parsed <= self.latest_submission:
+                if EARLIEST_DATE <= parsed <= self.latest_submission:
                     moment = _json_string(self.timestamp_text(parsed))
                 else:
                     if problems is None:
                         return None
-                    when = "in the future" if parsed > self.latest_submission else "before 1998"
+                    when = "in the future" if parsed > self.latest_submission else f"before {EARLIEST_DATE.year}"
                     problems.add(row_number, "submitted_at", f"'{submitted}' is {when}: check the year")
                     ok = False
         if not ok:
