@@ -420,3 +420,61 @@ def test_an_id_imported_before_is_found_repeated_across_batches_and_a_later_impo
         db.session.commit()
         assert (result.added, result.already_there) == (0, 20)
     assert response_count(app) == 21
+
+
+def test_labels_match_whatever_their_quote_and_dash_style(app, loaded, tmp_path):
+    # Word processors and other survey tools write "Don’t know" with a typographic apostrophe.
+    path = write(tmp_path, "town,priorities,concerns/knives,concerns/asb\nnorth,DON\u2019T KNOW,Very concerned,fairly\n")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 0, result.output
+    assert [row["priorities"] for row in export_csv(loaded, tmp_path)] == ["dont_know"]
+
+
+LABELS_WITH_SEPARATORS = """
+slug: labels-test
+series: labels
+wave: "2025"
+title: Labels
+default_language: en
+languages: [en]
+questions:
+  - code: worries
+    type: multi
+    text: What worries you?
+    options:
+      - {code: drugs_any, label: "Drugs; dealing or use"}
+      - {code: drugs, label: Drugs}
+      - {code: burglary, label: Burglary}
+      - {code: other_a, label: Other}
+      - {code: other_b, label: "other "}
+"""
+
+
+@pytest.mark.parametrize(
+    ("cell", "stored"),
+    [
+        ("Drugs; dealing or use", "drugs_any"),
+        ("burglary;Drugs; dealing or use", "drugs_any;burglary"),
+        ("Drugs;Burglary", "drugs;burglary"),
+        ("Drugs; dealing or use;drugs", "drugs_any;drugs"),
+    ],
+)
+def test_a_label_holding_the_separator_is_read_whole(runner, tmp_path, cell, stored):
+    definition = tmp_path / "labels.yaml"
+    definition.write_text(LABELS_WITH_SEPARATORS, encoding="utf-8")
+    assert runner.invoke(args=["survey", "load", str(definition)]).exit_code == 0
+    result = runner.invoke(args=["responses", "import", "labels-test", write(tmp_path, f'worries\n"{cell}"\n')])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out.csv"
+    assert runner.invoke(args=["responses", "export", "labels-test", "-o", str(out)]).exit_code == 0
+    assert [row["worries"] for row in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))] == [stored]
+
+
+def test_a_label_two_options_share_once_folded_must_be_given_as_a_code(runner, tmp_path):
+    definition = tmp_path / "labels.yaml"
+    definition.write_text(LABELS_WITH_SEPARATORS, encoding="utf-8")
+    assert runner.invoke(args=["survey", "load", str(definition)]).exit_code == 0
+    result = runner.invoke(args=["responses", "import", "labels-test", write(tmp_path, "worries\nOther\nother_b\n")])
+    assert result.exit_code == 1
+    assert "row 2, column worries" in result.output and "Other" in result.output
+    assert "row 3" not in result.output

@@ -28,6 +28,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring as _json_string
 from operator import itemgetter
@@ -102,6 +103,11 @@ class _Field:
     #: problem: most cells repeat, so the rules run once per distinct value rather than once per row.
     #: A text is remembered only when it is blank; other texts are too varied to be worth keeping.
     known_cells: dict = field(default_factory=dict)
+
+    @cached_property
+    def label_parts(self) -> int:
+        """The most parts a label of this field splits into at ';' (1 when no label holds one)."""
+        return 1 + max((label.count(CSV_MULTI_SEPARATOR) for label in self.rule.code_by_label), default=0)
 
     @property
     def single_column(self) -> bool:
@@ -516,27 +522,43 @@ class _RowParser:
 def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problems) -> list[str]:
     """The field's values in the answer encoding, labels turned into codes."""
     rule = entry.rule
-    if not entry.flag_columns and len(entry.value_columns) == 1:
-        cell = cells[entry.value_columns[0][0]]
-        if rule.is_text:
-            return [_undo_formula_guard(cell)]
-        if CSV_MULTI_SEPARATOR not in cell:
-            return [rule.code_for(cell.strip())] if cell else []
     values: list[str] = []
     for index, _name in entry.value_columns:
         cell = cells[index]
         if rule.is_text:
             values.append(_undo_formula_guard(cell))
-        elif CSV_MULTI_SEPARATOR in cell:
-            values.extend(rule.code_for(part.strip()) for part in cell.split(CSV_MULTI_SEPARATOR))
-        elif cell:
-            values.append(rule.code_for(cell.strip()))
+        else:
+            values.extend(_choices(entry, cell))
     for index, name, option_code in entry.flag_columns:
         flag = cells[index].strip().casefold()
         if flag in _TRUE:
             values.append(option_code)
         elif flag not in _FALSE:
             problems.add(row_number, name, f"'{cells[index]}' should be 1 (chosen) or 0 (not chosen)")
+    return values
+
+
+def _choices(entry: _Field, cell: str) -> list[str]:
+    """The codes a cell names: one code or label, or several separated by ';'.
+
+    A label may hold a ';' itself ("Drugs; dealing or use"): the longest run of parts that is a
+    known label is taken first, so such a label is read whole, alone or among others.
+    """
+    whole = cell.strip()
+    if CSV_MULTI_SEPARATOR not in whole:
+        return [entry.rule.code_for(whole)] if whole else []
+    parts = whole.split(CSV_MULTI_SEPARATOR)
+    codes = entry.rule.codes
+    values: list[str] = []
+    start = 0
+    while start < len(parts):
+        end = start + 1
+        for longest in range(min(len(parts), start + entry.label_parts), start + 1, -1):
+            if entry.rule.code_for(CSV_MULTI_SEPARATOR.join(parts[start:longest]).strip()) in codes:
+                end = longest
+                break
+        values.append(entry.rule.code_for(CSV_MULTI_SEPARATOR.join(parts[start:end]).strip()))
+        start = end
     return values
 
 

@@ -161,9 +161,23 @@ class FieldRule:
         return []
 
 
+#: Typographic characters that word processors and other survey tools put in place of plain ones.
+_PLAIN_PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
+                                    "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+
+
 def fold_label(label: str) -> str:
-    """Labels match whatever their case and surrounding spaces."""
-    return " ".join(label.split()).casefold()
+    """Labels match whatever their case, spacing and quote or dash style ("Don’t know" is "don't know")."""
+    return " ".join(unicodedata.normalize("NFKC", label).translate(_PLAIN_PUNCTUATION).split()).casefold()
+
+
+def _codes_by_label(labelled: Iterator[tuple[str, str]]) -> dict[str, str]:
+    """Folded label -> code; a label two codes share once folded means neither (the code must be given)."""
+    found: dict[str, str | None] = {}
+    for label, code in labelled:
+        folded = fold_label(label)
+        found[folded] = code if found.get(folded, code) == code else None
+    return {folded: code for folded, code in found.items() if code is not None}
 
 
 def _question_rules(question: Question, default_language: str) -> Iterator[FieldRule]:
@@ -180,7 +194,7 @@ def _question_rules(question: Question, default_language: str) -> Iterator[Field
                 item_id=item.id,
                 item_label=item.label,
                 codes={point.code: point.id for point in question.scale},
-                code_by_label={fold_label(localized(p.label, default_language, default_language)): p.code for p in question.scale},
+                code_by_label=_codes_by_label((localized(p.label, default_language, default_language), p.code) for p in question.scale),
                 **common,
             )
         else:
@@ -190,9 +204,7 @@ def _question_rules(question: Question, default_language: str) -> Iterator[Field
                 max_length=question.max_length,
                 codes={option.code: option.id for option in question.options},
                 exclusive={option.code: option.label for option in question.options if option.exclusive},
-                code_by_label={
-                    fold_label(localized(o.label, default_language, default_language)): o.code for o in question.options
-                },
+                code_by_label=_codes_by_label((localized(o.label, default_language, default_language), o.code) for o in question.options),
                 **common,
             )
 
