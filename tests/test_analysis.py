@@ -14,8 +14,13 @@ import xml.etree.ElementTree as ElementTree
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from analysis.stats import two_proportion_z_test, wilson_interval
+from survey.extensions import db
+from survey.models import AuditEvent, SavedResult
+
+from .conftest import STAFF_PASSWORD, form_tokens, sign_in
 
 N = 1000  # respondents per wave
 
@@ -504,3 +509,76 @@ def test_wave_labels_sort_by_their_numbers_whatever_else_they_hold():
 
     # "²" is a digit to str.isdigit but no number to int(): it must not break the sort (a 500).
     assert sorted(["Wave 10", "Wave 9", "2021²", "2019 (pilot)"], key=wave_order) == ["2019 (pilot)", "2021²", "Wave 9", "Wave 10"]
+
+
+# ---------------------------------------------------------------- saved results on the analysis page
+
+COMPARISON_QUERY = "series=cs&question=priorities&top=5&base=answered&percent_of=respondents"
+
+
+def save_on_the_page(client, query: str, title: str = ""):
+    """POST the save form of the comparison page (its token), to the address of ``query``'s table."""
+    page = client.get(f"/staff/analysis/?{COMPARISON_QUERY}")
+    token = form_tokens(page.get_data(as_text=True))["csrf_token"]
+    return client.post(f"/staff/analysis/saved?{query}", data={"csrf_token": token, "title": title})
+
+
+def test_a_table_saved_on_the_analysis_page_is_listed_shown_downloaded_and_outlives_the_responses(series, app, client, login):
+    login("analyst")
+    assert "Save this table" not in client.get("/staff/analysis/?series=cs&question=priorities&by=town").get_data(as_text=True)
+    live = client.get(f"/staff/analysis/download.json?{COMPARISON_QUERY}").get_json()
+
+    saved = save_on_the_page(client, COMPARISON_QUERY, title="Top five priorities, 2021 and 2023")
+    assert saved.status_code == 302 and saved.headers["Location"] == "/staff/analysis/saved/1"
+    listing = client.get("/staff/analysis/saved").get_data(as_text=True)
+    assert '<a href="/staff/analysis/saved/1">Top five priorities, 2021 and 2023</a>' in listing
+    assert "<td>2021, 2023</td>" in listing and "analyst@council.example" in listing
+
+    with app.app_context():
+        db.session.execute(sa.text("DELETE FROM answers"))
+        db.session.execute(sa.text("DELETE FROM responses"))
+        db.session.commit()
+    page = client.get("/staff/analysis/saved/1").get_data(as_text=True)
+    assert "<caption>" in page and '<th id="comparison-1-r0-c1" headers="comparison-1-c1">Drug Dealing</th>' in page
+    assert 'class="chart" src="/staff/analysis/saved/1.svg"' in page
+    assert client.get("/staff/analysis/saved/1.json").get_json()["waves"] == live["waves"]
+    xlsx = client.get("/staff/analysis/saved/1.xlsx")
+    assert openpyxl.load_workbook(io.BytesIO(xlsx.data))["Report"]["B4"].value == "Drug Dealing"
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions.count("analysis.save") == 1 and actions.count("analysis.export") >= 2
+
+
+def test_saving_needs_a_whole_sample_table_a_short_title_and_the_token(series, app, client, login):
+    login("analyst")
+    refused = save_on_the_page(client, "series=cs&question=priorities&by=town")
+    assert refused.status_code == 302
+    assert "The table was not saved: choose a comparison without a breakdown first" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    too_long = save_on_the_page(client, COMPARISON_QUERY, title="x" * 256)
+    assert "The table was not saved: Field cannot be longer than 255 characters." in client.get(too_long.headers["Location"]).get_data(as_text=True)
+    assert client.post(f"/staff/analysis/saved?{COMPARISON_QUERY}", data={"title": "No token"}).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SavedResult)) == 0
+    assert "No saved results yet" in client.get("/staff/analysis/saved").get_data(as_text=True)
+    assert client.get("/staff/analysis/saved/1").status_code == 404
+
+
+def test_a_saved_table_of_a_sensitive_question_is_shown_only_with_the_sensitive_permission(series, app, client, login):
+    assert series.invoke(args=["analysis", "save", "--series", "cs", "--question", "ethnicity", "--title", "Ethnic groups"]).exit_code == 0
+    login("analyst")
+    assert "Ethnic groups" not in client.get("/staff/analysis/saved").get_data(as_text=True)
+    assert client.get("/staff/analysis/saved/1").status_code == 404
+    assert client.get("/staff/analysis/saved/1.csv").status_code == 404
+    sensitive = app.test_client()
+    assert sign_in(sensitive, make_sensitive_analyst(app)).status_code == 302
+    assert "Ethnic groups" in sensitive.get("/staff/analysis/saved").get_data(as_text=True)
+    assert sensitive.get("/staff/analysis/saved/1").status_code == 200
+
+
+def make_sensitive_analyst(app) -> str:
+    from survey.accounts.service import create_user
+
+    with app.app_context():
+        create_user("sensitive-analyst@council.example", STAFF_PASSWORD, "analyst", sensitive=True)
+        db.session.commit()
+    return "sensitive-analyst@council.example"

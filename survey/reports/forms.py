@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import Form, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..i18n import _l
 from ..models import Question, Survey, SurveySeries
+from .saved import TITLE_LENGTH
 
 
 class ComparisonForm(Form):
@@ -33,6 +35,16 @@ class ComparisonForm(Form):
             SelectChoice("mentions", _l("mentions (percent of responses)")),
         ],
         default="respondents",
+    )
+
+
+class SaveResultForm(FlaskForm):
+    """Keeps the table shown (a POST, so it carries a CSRF token); the comparison comes from the page's address."""
+
+    title = StringField(
+        _l("Title (optional)"),
+        validators=[Optional(), Length(max=TITLE_LENGTH)],
+        description=_l("Shown above the table. Leave it empty for the question and its waves."),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import record
-from ..models import SavedResult, SurveySeries
+from ..models import Question, SavedResult, Survey, SurveySeries
 from .service import ComparisonRequest, render, run_comparison, title_for
 
 TITLE_LENGTH = 255
@@ -61,6 +61,18 @@ def saved_results(session: Session) -> list[tuple[SavedResult, str]]:
         select(SavedResult, SurveySeries.code).join(SurveySeries, SurveySeries.id == SavedResult.series_id).order_by(SavedResult.id)
     )
     return [(saved, code) for saved, code in rows]
+
+
+def is_sensitive(session: Session, saved: SavedResult) -> bool:
+    """Whether the saved table's question is sensitive in any wave of its series: then, as on the
+    analysis page, only staff with the sensitive permission may see it."""
+    sensitive = (
+        select(Question.id)
+        .join(Survey, Survey.id == Question.survey_id)
+        .where(Survey.series_id == saved.series_id, Question.code == saved.question_code, Question.sensitive.is_(True))
+        .limit(1)
+    )
+    return session.scalar(sensitive) is not None
 
 
 def saved_waves(saved: SavedResult) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -13,10 +13,13 @@ from analysis.errors import AnalysisError
 from ..accounts.access import Permission, may_see_sensitive, requires
 from ..audit import record
 from ..extensions import db
+from ..i18n import _
+from ..models import SavedResult
 from ..responses.export import write_export
 from ..staff.surveys import all_surveys, find_survey, response_counts
 from . import bp
-from .forms import build_comparison_form
+from .forms import SaveResultForm, build_comparison_form
+from .saved import is_sensitive, render_saved, save_comparison, saved_results, saved_waves
 from .service import FORMATS, ComparisonRequest, render, run_comparison, title_for
 
 
@@ -51,7 +54,85 @@ def compare():
             problem = str(error)
     downloads = {name: url_for("reports.download", file_format=name, **request.args) for name in FORMATS} if comparisons else {}
     status = 400 if request.args and (problem or form.errors) else 200
-    return render_template("reports/compare.html", form=form, table=table, problem=problem, downloads=downloads), status
+    save_form = SaveResultForm() if comparisons and not form.by.data else None  # a saved result is a whole-sample table
+    return render_template(
+        "reports/compare.html", form=form, table=table, problem=problem, downloads=downloads, save_form=save_form
+    ), status
+
+
+@bp.post("/saved")
+@requires(Permission.ANALYSE)
+def save():
+    """Keep the whole-sample table the analysis page shows; its address (the query) says which."""
+    form, save_form = _form(), SaveResultForm()
+    back = url_for("reports.compare", **request.args)
+    if not form.validate() or form.by.data or not save_form.validate():
+        reasons = [str(error) for errors in save_form.errors.values() for error in errors] or [_("choose a comparison without a breakdown first")]
+        flash(_("The table was not saved: %(reason)s", reason="; ".join(reasons)), "error")
+        return redirect(back)
+    try:
+        saved = save_comparison(
+            db.session, _comparison_request(form), title=save_form.title.data, created_by=current_user.email,
+            small_cell_threshold=current_app.config["SMALL_CELL_THRESHOLD"],
+        )
+    except AnalysisError as error:
+        db.session.rollback()
+        flash(_("The table was not saved: %(reason)s", reason=str(error)), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Saved as “%(title)s”. It stays here, in every format, after the responses are deleted.", title=saved.title))
+    return redirect(url_for("reports.saved_result", result_id=saved.id))
+
+
+@bp.get("/saved")
+@requires(Permission.ANALYSE)
+def saved_list():
+    """The saved results this account may see, newest first."""
+    allow_sensitive = may_see_sensitive(current_user)
+    results = [
+        (saved, series, saved_waves(saved))
+        for saved, series in reversed(saved_results(db.session))
+        if allow_sensitive or not is_sensitive(db.session, saved)
+    ]
+    return render_template("reports/saved_list.html", results=results)
+
+
+def _visible_saved_result(result_id: int) -> SavedResult:
+    saved = db.session.get(SavedResult, result_id)
+    if saved is None or (is_sensitive(db.session, saved) and not may_see_sensitive(current_user)):
+        abort(404)  # as if it did not exist: its title may itself say something
+    return saved
+
+
+@bp.get("/saved/<int:result_id>")
+@requires(Permission.ANALYSE)
+def saved_result(result_id: int):
+    saved = _visible_saved_result(result_id)
+    try:
+        table, problem = Markup(render_saved(saved, "html")), None  # our renderer escapes every value it writes
+    except AnalysisError as error:
+        table, problem = None, str(error)
+    downloads = {name: url_for("reports.saved_download", result_id=saved.id, file_format=name) for name in FORMATS}
+    return render_template(
+        "reports/saved.html", saved=saved, waves=saved_waves(saved), table=table, problem=problem, downloads=downloads
+    )
+
+
+@bp.get("/saved/<int:result_id>.<file_format>")
+@requires(Permission.ANALYSE)
+def saved_download(result_id: int, file_format: str):
+    if file_format not in FORMATS:
+        abort(404)
+    saved = _visible_saved_result(result_id)
+    try:
+        body = render_saved(saved, file_format)
+    except AnalysisError as error:
+        return Response(str(error), status=400, mimetype="text/plain")
+    record("analysis.export", f"saved result {saved.id}", format=file_format)
+    db.session.commit()
+    extension, mimetype, _binary = FORMATS[file_format]
+    filename = f"saved-result-{saved.id}.{extension}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/download.<file_format>")

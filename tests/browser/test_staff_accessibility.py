@@ -22,6 +22,8 @@ from playwright.sync_api import Page, expect
 from survey.accounts.service import create_user
 from survey.definitions import load_definition, parse_definition
 from survey.extensions import db
+from survey.reports.saved import save_comparison
+from survey.reports.service import ComparisonRequest
 from survey.responses.store import insert_response
 
 from ..conftest import STAFF_PASSWORD, reference_definition
@@ -141,6 +143,10 @@ STAFF_PAGES = [
     StaffPage("analysis as an analyst", f"{ANALYSIS}&question=concerns", role="analyst", shows=TABLE),
     StaffPage("analysis, sensitive breakdown refused", f"{ANALYSIS}&question=priorities&by=ethnicity",
               errors=True, status=400),
+    StaffPage("analysis, table saved", f"{ANALYSIS}&question=priorities",
+              act=fill_and_click({"Title (optional)": "Priorities this year"}, "Save this table"), shows=TABLE),
+    StaffPage("saved results", "/staff/analysis/saved", shows="table"),
+    StaffPage("saved result", "/staff/analysis/saved/{saved}", shows=TABLE),
     StaffPage("response downloads", "/staff/analysis/responses"),
     StaffPage("response downloads, masked or as written", "/staff/analysis/responses", role="analyst-sensitive",
               shows="a[href$='mask=0']"),
@@ -155,6 +161,7 @@ NOT_PAGES = {
     "translating.download_xlsx": "an XLSX file download",
     "reports.download": "a file download (CSV, XLSX, JSON, Markdown, SVG, PNG…)",
     "reports.export_responses": "a CSV or XLSX file download",
+    "reports.saved_download": "a file download of a saved result (the formats of reports.download)",
     "audit.export": "a CSV file download",
 }
 
@@ -174,8 +181,9 @@ def staff_data(live_app) -> dict[str, int]:
         target = create_user(TARGET_USER, STAFF_PASSWORD, "analyst")
         locked = create_user(LOCKED_USER, STAFF_PASSWORD, "editor")
         locked.failed_logins = live_app.config["LOGIN_LOCK_AFTER"]
+        saved = save_comparison(db.session, ComparisonRequest(series=SERIES, question="priorities"), title="Priorities")
         db.session.commit()
-        return {"target": target.id, "locked": locked.id}
+        return {"target": target.id, "locked": locked.id, "saved": saved.id}
 
 
 @pytest.fixture
@@ -219,7 +227,7 @@ def test_staff_page(staff_page: StaffPage, staff_data, open_page):
 def test_every_staff_page_is_checked(live_app):
     """Every GET route under /staff/ is in STAFF_PAGES or in NOT_PAGES, and NOT_PAGES names only real routes."""
     adapter = live_app.url_map.bind("localhost")
-    checked = {adapter.match(urlsplit(staff_page.path.format(target=1, locked=1)).path, method="GET")[0]
+    checked = {adapter.match(urlsplit(staff_page.path.format(target=1, locked=1, saved=1)).path, method="GET")[0]
                for staff_page in STAFF_PAGES}
     routes = {rule.endpoint for rule in live_app.url_map.iter_rules()
               if rule.rule.startswith("/staff/") and "GET" in rule.methods}
