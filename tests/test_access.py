@@ -66,6 +66,7 @@ ARGUMENTS = {
     "lang": lambda world: "pl",
     "file_format": lambda world: "csv",
     "code": lambda world: "comments",  # a question of the every-feature survey
+    "result_id": lambda world: 1,  # no saved result: a 404, but only after the permission check
 }
 
 
@@ -218,6 +219,7 @@ IMPORTANT = [
     ("/staff/surveys/{slug}/translations", EDITORS),
     ("/staff/surveys/{slug}/paper", EDITORS),
     ("/staff/analysis/responses", ANALYSTS),
+    ("/staff/analysis/saved", ANALYSTS),
 ]
 
 
