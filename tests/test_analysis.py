@@ -529,7 +529,7 @@ def test_a_table_saved_on_the_analysis_page_is_listed_shown_downloaded_and_outli
     live = client.get(f"/staff/analysis/download.json?{COMPARISON_QUERY}").get_json()
 
     saved = save_on_the_page(client, COMPARISON_QUERY, title="Top five priorities, 2021 and 2023")
-    assert saved.status_code == 302 and saved.headers["Location"] == "/staff/analysis/saved/1"
+    assert saved.status_code == 303 and saved.headers["Location"] == "/staff/analysis/saved/1"
     listing = client.get("/staff/analysis/saved").get_data(as_text=True)
     assert '<a href="/staff/analysis/saved/1">Top five priorities, 2021 and 2023</a>' in listing
     assert "<td>2021, 2023</td>" in listing and "analyst@council.example" in listing
@@ -552,10 +552,12 @@ def test_a_table_saved_on_the_analysis_page_is_listed_shown_downloaded_and_outli
 def test_saving_needs_a_whole_sample_table_a_short_title_and_the_token(series, app, client, login):
     login("analyst")
     refused = save_on_the_page(client, "series=cs&question=priorities&by=town")
-    assert refused.status_code == 302
+    assert refused.status_code == 303
     assert "The table was not saved: choose a comparison without a breakdown first" in client.get(refused.headers["Location"]).get_data(as_text=True)
     too_long = save_on_the_page(client, COMPARISON_QUERY, title="x" * 256)
-    assert "The table was not saved: Field cannot be longer than 255 characters." in client.get(too_long.headers["Location"]).get_data(as_text=True)
+    assert "The table was not saved: Title (optional): Field cannot be longer than 255 characters." in client.get(too_long.headers["Location"]).get_data(as_text=True)
+    unknown = save_on_the_page(client, "series=cs&question=nonexistent")
+    assert "The table was not saved: Question: Not a valid choice." in client.get(unknown.headers["Location"]).get_data(as_text=True)
     assert client.post(f"/staff/analysis/saved?{COMPARISON_QUERY}", data={"title": "No token"}).status_code == 400
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SavedResult)) == 0
@@ -582,3 +584,16 @@ def make_sensitive_analyst(app) -> str:
         create_user("sensitive-analyst@council.example", STAFF_PASSWORD, "analyst", sensitive=True)
         db.session.commit()
     return "sensitive-analyst@council.example"
+
+
+def test_a_saved_title_is_one_line_and_stray_query_keys_change_nothing(series, app, client, login):
+    login("analyst")
+    page = client.get(f"/staff/analysis/?{COMPARISON_QUERY}&endpoint=x&_external=1&file_format=png")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'action="/staff/analysis/saved?{COMPARISON_QUERY.replace("&", "&amp;")}"' in html
+    assert 'maxlength="255"' in html
+    saved = save_on_the_page(client, f"{COMPARISON_QUERY}&endpoint=x", title="Top\x00 five\n\tpriorities ")
+    assert saved.status_code == 303 and saved.headers["Location"] == "/staff/analysis/saved/1"
+    with app.app_context():
+        assert db.session.scalar(sa.select(SavedResult.title)) == "Top five priorities"

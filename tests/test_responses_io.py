@@ -457,6 +457,7 @@ questions:
         ("burglary;Drugs; dealing or use", "drugs_any;burglary"),
         ("Drugs;Burglary", "drugs;burglary"),
         ("Drugs; dealing or use;drugs", "drugs_any;drugs"),
+        ("Burglary ; drugs ;dealing or use", "drugs_any;burglary"),
     ],
 )
 def test_a_label_holding_the_separator_is_read_whole(runner, tmp_path, cell, stored):
@@ -476,5 +477,5 @@ def test_a_label_two_options_share_once_folded_must_be_given_as_a_code(runner, t
     assert runner.invoke(args=["survey", "load", str(definition)]).exit_code == 0
     result = runner.invoke(args=["responses", "import", "labels-test", write(tmp_path, "worries\nOther\nother_b\n")])
     assert result.exit_code == 1
-    assert "row 2, column worries" in result.output and "Other" in result.output
+    assert "row 2, column worries: “Other” is the label of more than one answer: give its code" in result.output
     assert "row 3" not in result.output

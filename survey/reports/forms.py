@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,12 +40,25 @@ class ComparisonForm(Form):
     )
 
 
+#: The comparison form's fields: the query string of a table's address.
+COMPARISON_FIELDS = tuple(ComparisonForm()._fields)
+
+#: Control characters, line breaks and tabs included: a title is one line (and PostgreSQL cannot store NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(text: str | None) -> str | None:
+    """The title on one line: control characters become spaces, runs of spaces one."""
+    return " ".join(_CONTROL.sub(" ", text).split()) if text is not None else None
+
+
 class SaveResultForm(FlaskForm):
     """Keeps the table shown (a POST, so it carries a CSRF token); the comparison comes from the page's address."""
 
     title = StringField(
         _l("Title (optional)"),
         validators=[Optional(), Length(max=TITLE_LENGTH)],
+        filters=[_printable],
         description=_l("Shown above the table. Leave it empty for the question and its waves."),
     )
 

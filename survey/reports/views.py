@@ -18,7 +18,7 @@ from ..models import SavedResult
 from ..responses.export import write_export
 from ..staff.surveys import all_surveys, find_survey, response_counts
 from . import bp
-from .forms import SaveResultForm, build_comparison_form
+from .forms import COMPARISON_FIELDS, SaveResultForm, build_comparison_form
 from .saved import is_sensitive, render_saved, save_comparison, saved_results, saved_waves
 from .service import FORMATS, ComparisonRequest, render, run_comparison, title_for
 
@@ -39,6 +39,11 @@ def _form():
     return build_comparison_form(db.session, request.args, allow_sensitive=may_see_sensitive(current_user))
 
 
+def _comparison_args() -> dict[str, str]:
+    """The page's query, only the comparison form's fields: what links to the same table carry."""
+    return {name: request.args[name] for name in COMPARISON_FIELDS if name in request.args}
+
+
 @bp.get("/")
 @requires(Permission.ANALYSE)
 def compare():
@@ -52,11 +57,13 @@ def compare():
             table = Markup(render(comparisons, "html", title_for(comparisons, comparison_request)))
         except AnalysisError as error:
             problem = str(error)
-    downloads = {name: url_for("reports.download", file_format=name, **request.args) for name in FORMATS} if comparisons else {}
+    args = _comparison_args()
+    downloads = {name: url_for("reports.download", file_format=name, **args) for name in FORMATS} if comparisons else {}
     status = 400 if request.args and (problem or form.errors) else 200
     save_form = SaveResultForm() if comparisons and not form.by.data else None  # a saved result is a whole-sample table
     return render_template(
-        "reports/compare.html", form=form, table=table, problem=problem, downloads=downloads, save_form=save_form
+        "reports/compare.html", form=form, table=table, problem=problem, downloads=downloads, save_form=save_form,
+        save_url=url_for("reports.save", **args),
     ), status
 
 
@@ -65,11 +72,11 @@ def compare():
 def save():
     """Keep the whole-sample table the analysis page shows; its address (the query) says which."""
     form, save_form = _form(), SaveResultForm()
-    back = url_for("reports.compare", **request.args)
-    if not form.validate() or form.by.data or not save_form.validate():
-        reasons = [str(error) for errors in save_form.errors.values() for error in errors] or [_("choose a comparison without a breakdown first")]
+    back = url_for("reports.compare", **_comparison_args())
+    reasons = _refusals(form, save_form)
+    if reasons:
         flash(_("The table was not saved: %(reason)s", reason="; ".join(reasons)), "error")
-        return redirect(back)
+        return redirect(back, code=303)
     try:
         saved = save_comparison(
             db.session, _comparison_request(form), title=save_form.title.data, created_by=current_user.email,
@@ -78,10 +85,21 @@ def save():
     except AnalysisError as error:
         db.session.rollback()
         flash(_("The table was not saved: %(reason)s", reason=str(error)), "error")
-        return redirect(back)
+        return redirect(back, code=303)
     db.session.commit()
     flash(_("Saved as “%(title)s”. It stays here, in every format, after the responses are deleted.", title=saved.title))
-    return redirect(url_for("reports.saved_result", result_id=saved.id))
+    return redirect(url_for("reports.saved_result", result_id=saved.id), code=303)
+
+
+def _refusals(form, save_form) -> list[str]:
+    """Why the table cannot be saved (none: it can), as "field: problem" sentences."""
+    if not form.validate():
+        return [f"{form[name].label.text}: {error}" for name, errors in form.errors.items() for error in errors]
+    if form.by.data:
+        return [_("choose a comparison without a breakdown first")]
+    if not save_form.validate():
+        return [f"{save_form[name].label.text}: {error}" for name, errors in save_form.errors.items() for error in errors]
+    return []
 
 
 @bp.get("/saved")

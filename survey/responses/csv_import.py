@@ -42,7 +42,7 @@ from ..definitions.schema import EARLIEST_DATE, RESPONSE_FILE_COLUMNS
 from ..extensions import db
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
-from .rules import AnswerRow, FieldRule, compile_rules
+from .rules import AnswerRow, FieldRule, compile_rules, fold_label
 
 META_COLUMNS = RESPONSE_FILE_COLUMNS
 MAX_REPORTED_PROBLEMS = 50
@@ -91,6 +91,10 @@ class ImportResult:
     without_id: int = 0  # rows added without a response_id: importing them again would add them again
 
 
+#: Labels holding a ';' are looked for in a multi cell up to this many parts long (no real label has more).
+_LABEL_PARTS_SEARCHED = 6
+
+
 @dataclass
 class _Field:
     """One field of the answer encoding and the CSV columns that feed it."""
@@ -106,8 +110,15 @@ class _Field:
 
     @cached_property
     def label_parts(self) -> int:
-        """The most parts a label of this field splits into at ';' (1 when no label holds one)."""
-        return 1 + max((label.count(CSV_MULTI_SEPARATOR) for label in self.rule.code_by_label), default=0)
+        """The most parts a label of this field splits into at ';' (1 when no label holds one), searched
+        for up to _LABEL_PARTS_SEARCHED: a longer one is read whole only when it is the whole cell."""
+        most = 1 + max((label.count(CSV_MULTI_SEPARATOR) for label in self.rule.code_by_label), default=0)
+        return min(most, _LABEL_PARTS_SEARCHED)
+
+    @cached_property
+    def label_starts(self) -> frozenset[str]:
+        """The first parts, folded, of the labels that hold a ';'."""
+        return frozenset(label.split(CSV_MULTI_SEPARATOR)[0] for label in self.rule.code_by_label if CSV_MULTI_SEPARATOR in label)
 
     @property
     def single_column(self) -> bool:
@@ -541,22 +552,24 @@ def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problem
 def _choices(entry: _Field, cell: str) -> list[str]:
     """The codes a cell names: one code or label, or several separated by ';'.
 
-    A label may hold a ';' itself ("Drugs; dealing or use"): the longest run of parts that is a
-    known label is taken first, so such a label is read whole, alone or among others.
+    A label may hold a ';' itself ("Drugs; dealing or use"): where a part starts such a label,
+    the longest run of parts that is a known label is taken, so it is read whole, alone or
+    among others. Only such parts are searched, so a cell of many parts costs no more.
     """
     whole = cell.strip()
-    if CSV_MULTI_SEPARATOR not in whole:
+    codes, starts = entry.rule.codes, entry.label_starts
+    if CSV_MULTI_SEPARATOR not in whole or (starts and entry.rule.code_for(whole) in codes):
         return [entry.rule.code_for(whole)] if whole else []
     parts = whole.split(CSV_MULTI_SEPARATOR)
-    codes = entry.rule.codes
     values: list[str] = []
     start = 0
     while start < len(parts):
         end = start + 1
-        for longest in range(min(len(parts), start + entry.label_parts), start + 1, -1):
-            if entry.rule.code_for(CSV_MULTI_SEPARATOR.join(parts[start:longest]).strip()) in codes:
-                end = longest
-                break
+        if starts and fold_label(parts[start]) in starts:
+            for longest in range(min(len(parts), start + entry.label_parts), start + 1, -1):
+                if entry.rule.code_for(CSV_MULTI_SEPARATOR.join(parts[start:longest]).strip()) in codes:
+                    end = longest
+                    break
         values.append(entry.rule.code_for(CSV_MULTI_SEPARATOR.join(parts[start:end]).strip()))
         start = end
     return values

@@ -59,6 +59,8 @@ class FieldRule:
     exclusive: dict[str, LocalizedText] = field(default_factory=dict)
     #: default-language label, folded, → code: imports may give labels instead of codes.
     code_by_label: dict[str, str] = field(default_factory=dict)
+    #: folded labels that more than one code has: they mean none of them.
+    shared_labels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.is_text = self.question_type == "text"
@@ -113,7 +115,7 @@ class FieldRule:
             return [_("Select an answer")] if self.required else []
         unknown = [value for value in values if value not in self.codes]
         if unknown:
-            return [_("“%(value)s” is not one of the answers to this question", value=_shown(unknown[0]))]
+            return [self._shared_label_problem(unknown[0]) or _("“%(value)s” is not one of the answers to this question", value=_shown(unknown[0]))]
         if len(set(values)) != len(values):
             return [_("An answer was given more than once")]
         if self.question_type == "single" and len(values) > 1:
@@ -139,8 +141,13 @@ class FieldRule:
         if len(values) > 1:
             return [_("Choose only one answer for “%(item)s”", item=label)]
         if values[0] not in self.codes:
-            return [_("“%(value)s” is not on the scale for “%(item)s”", value=_shown(values[0]), item=label)]
+            return [self._shared_label_problem(values[0]) or _("“%(value)s” is not on the scale for “%(item)s”", value=_shown(values[0]), item=label)]
         return []
+
+    def _shared_label_problem(self, value: str) -> str | None:
+        if self.shared_labels and fold_label(value) in self.shared_labels:
+            return _("“%(value)s” is the label of more than one answer: give its code", value=_shown(value))
+        return None
 
     def _text_problems(self, raw: list[str]) -> list[str]:
         if len(raw) > 1:
@@ -168,16 +175,25 @@ _PLAIN_PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'",
 
 def fold_label(label: str) -> str:
     """Labels match whatever their case, spacing and quote or dash style ("Don’t know" is "don't know")."""
-    return " ".join(unicodedata.normalize("NFKC", label).translate(_PLAIN_PUNCTUATION).split()).casefold()
+    folded = " ".join(unicodedata.normalize("NFKC", label).translate(_PLAIN_PUNCTUATION).split()).casefold()
+    return _AROUND_SEPARATOR.sub(";", folded)
 
 
-def _codes_by_label(labelled: Iterator[tuple[str, str]]) -> dict[str, str]:
-    """Folded label -> code; a label two codes share once folded means neither (the code must be given)."""
+#: Spaces beside a ';' in a label: "Drugs ; dealing" and "Drugs;dealing" are "Drugs; dealing".
+_AROUND_SEPARATOR = re.compile(r" ?; ?")
+
+
+def _label_lookup(labelled: Iterator[tuple[str, str]]) -> dict:
+    """``code_by_label`` and ``shared_labels`` for FieldRule: folded label → code, except labels
+    two codes share once folded, which mean neither (the code must be given)."""
     found: dict[str, str | None] = {}
     for label, code in labelled:
         folded = fold_label(label)
         found[folded] = code if found.get(folded, code) == code else None
-    return {folded: code for folded, code in found.items() if code is not None}
+    return {
+        "code_by_label": {folded: code for folded, code in found.items() if code is not None},
+        "shared_labels": frozenset(folded for folded, code in found.items() if code is None),
+    }
 
 
 def _question_rules(question: Question, default_language: str) -> Iterator[FieldRule]:
@@ -194,7 +210,7 @@ def _question_rules(question: Question, default_language: str) -> Iterator[Field
                 item_id=item.id,
                 item_label=item.label,
                 codes={point.code: point.id for point in question.scale},
-                code_by_label=_codes_by_label((localized(p.label, default_language, default_language), p.code) for p in question.scale),
+                **_label_lookup((localized(p.label, default_language, default_language), p.code) for p in question.scale),
                 **common,
             )
         else:
@@ -204,7 +220,7 @@ def _question_rules(question: Question, default_language: str) -> Iterator[Field
                 max_length=question.max_length,
                 codes={option.code: option.id for option in question.options},
                 exclusive={option.code: option.label for option in question.options if option.exclusive},
-                code_by_label=_codes_by_label((localized(o.label, default_language, default_language), o.code) for o in question.options),
+                **_label_lookup((localized(o.label, default_language, default_language), o.code) for o in question.options),
                 **common,
             )
 
