@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEMO   := examples/community-safety-2025.yaml
+PAST_WAVES := 2021 2023
 STAMP  := $(VENV)/.installed
 
 # `make serve`: gunicorn with WORKERS processes (default 2 per core + 1) listening on BIND.
@@ -44,8 +45,15 @@ translations: $(STAMP)  ## Compile the UI catalogues in translations/
 db: $(STAMP)  ## Create or upgrade the database named by DATABASE_URL (default: instance/safer-voices.sqlite)
 	$(FLASK) db upgrade
 
-demo: db  ## Load the demo survey and open it
+demo: db  ## Load the demo survey and open it, and two closed earlier waves with made-up responses for the analysis page
 	$(FLASK) survey load --open $(DEMO)
+	@for wave in $(PAST_WAVES); do \
+	  if ! $(FLASK) survey list | grep -q "^cs-$$wave "; then \
+	    $(FLASK) survey load examples/community-safety-$$wave.yaml && $(FLASK) survey open cs-$$wave \
+	      && $(FLASK) responses import cs-$$wave examples/community-safety-$$wave-responses.csv \
+	      && $(FLASK) survey close cs-$$wave || exit 1; \
+	  fi; \
+	done
 
 extract-messages: $(STAMP)  ## Extract UI strings and merge them into every catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --sort-output --project safer-voices .

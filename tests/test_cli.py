@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +111,29 @@ def test_demo_loads_and_opens(runner):
     result = runner.invoke(args=["survey", "load", "--open", str(REPO / "examples" / "community-safety-2025.yaml")])
     assert result.exit_code == 0, result.output
     assert "status open" in result.output
+
+
+def test_make_demo_loads_earlier_waves_to_compare_once(tmp_path):
+    """`make run`'s demo step: the open 2025 survey and two closed earlier waves with their
+    responses, whose priorities table flags the change from one answer to five; run again, it adds nothing."""
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}", "SECRET_KEY": "demo-test"}
+    environment.pop("MAKEFLAGS", None)
+    for _ in range(2):
+        made = subprocess.run(["make", "-s", "demo"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
+        assert made.returncode == 0, made.stdout + made.stderr
+    assert "Imported" not in made.stdout  # the second run found the earlier waves loaded
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    listed = subprocess.run([*flask, "survey", "list"], cwd=REPO, env=environment, capture_output=True, text=True, check=True).stdout
+    assert [line.split()[:3] for line in listed.splitlines()] == [
+        ["cs-2021", "closed", "640"], ["cs-2023", "closed", "820"], ["cs-2025", "open", "0"],
+    ]
+    compared = subprocess.run([*flask, "analysis", "compare", "--series", "community-safety", "--question", "priorities",
+                               "--waves", "2021,2023", "--format", "json"], cwd=REPO, env=environment, capture_output=True, text=True, check=True)
+    table = json.loads(compared.stdout)
+    assert [wave["question_type"] for wave in table["waves"]] == ["single", "multi"]
+    drugs = next(row for row in table["waves"][0]["rows"] if row["code"] == "drug_dealing")
+    assert (drugs["rank"], drugs["label"], drugs["wave_codes"]) == (1, "Drugs", ["drugs"])
+    assert {(change["comparable"], change["reason"]) for change in table["changes"]} == {(False, "2021 allowed one answer, 2023 up to five")}
 
 
 def test_every_command_explains_itself(runner):
