@@ -66,6 +66,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # A survey page posts a few kilobytes; anything far larger is hostile.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        # Earlier responses uploaded on a survey's page (larger files: `flask responses import`).
+        "RESPONSES_UPLOAD_BYTES": int(os.environ.get("RESPONSES_UPLOAD_BYTES", 20 * 1024 * 1024)),
         # Tokens outlive a slow resident; an expired one re-renders the answers anyway.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", 6 * 3600)),
         # Breakdown cells with fewer respondents than this are shown as [c].

@@ -43,7 +43,7 @@ _CHANGES_NOT_SAVED = {
 _ALREADY_SENT = (_l("Thank you"), _l("Your answers have been sent."))
 #: Views that take a staff member's file (the translation upload has its own page for that): a 413
 #: there is about the file, not a resident's answers.
-UPLOAD_VIEWS = frozenset({"staff.upload_definition"})
+UPLOAD_VIEWS = frozenset({"staff.upload_definition", "staff.import_responses_file"})
 
 #: The database is down, unreachable, locked for too long, read-only or full.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)

@@ -14,6 +14,8 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from .extensions import csrf
+
 limiter = Limiter(key_func=get_remote_address)
 
 #: No inline script or style anywhere: the pages need neither, and this stops injected markup running.
@@ -88,3 +90,17 @@ def _limits_outside_decorators() -> bool:
             (manager, "_default_limits"), (manager, "_application_limits"), (manager, "_blueprint_limits"), (limiter, "_meta_limits")
         )
     )
+
+
+def accept_large_form(max_bytes: int, max_parts: int = 1000) -> None:
+    """Raise this request's size limits, then check its CSRF token.
+
+    The app-wide CSRF check reads the form before any view runs, under the residents' limit
+    (MAX_CONTENT_LENGTH), so views that take large uploads are exempt from it (``@csrf.exempt``)
+    and call this first instead: the same check, under their own limit.
+    """
+    request.max_content_length = max_bytes
+    request.max_form_memory_size = max_bytes
+    request.max_form_parts = max_parts
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()

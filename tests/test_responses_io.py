@@ -10,7 +10,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from .conftest import TESTS, response_count
+from survey.extensions import db
+from survey.models import AuditEvent
+
+from .conftest import TESTS, form_tokens, response_count, sign_in
 
 EVERY_FEATURE = str(TESTS / "data" / "every-feature.yaml")
 HEADER = "response_id,submitted_at,language,channel,town,priorities,concerns/knives,concerns/asb,ethnicity,comments"
@@ -479,3 +482,72 @@ def test_a_label_two_options_share_once_folded_must_be_given_as_a_code(runner, t
     assert result.exit_code == 1
     assert "row 2, column worries: “Other” is the label of more than one answer: give its code" in result.output
     assert "row 3" not in result.output
+
+
+# ---------------------------------------------------------------- importing on a survey's page
+
+
+def upload_responses(client, content: bytes, *, name: str = "earlier.csv", token: str | None = None):
+    if token is None:
+        token = form_tokens(client.get("/staff/surveys/town-test/").get_data(as_text=True))["csrf_token"]
+    return client.post("/staff/surveys/town-test/responses", data={"csrf_token": token, "file": (io.BytesIO(content), name)})
+
+
+def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(app, loaded, client, login):
+    login("editor")
+    content = ("\n".join([HEADER, *GOOD_ROWS]) + "\n").encode()
+    uploaded = upload_responses(client, content)
+    assert uploaded.status_code == 303 and uploaded.headers["Location"] == "/staff/surveys/town-test/"
+    page = client.get("/staff/surveys/town-test/").get_data(as_text=True)
+    assert "Imported 3 responses." in page and '<dd id="response-count">3' in page
+    again = upload_responses(client, content)
+    assert again.status_code == 303
+    page = client.get("/staff/surveys/town-test/").get_data(as_text=True)
+    assert "Imported 0 responses." in page and "3 rows were imported before and were skipped." in page
+    assert response_count(app) == 3
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "responses.import")).all()
+    assert [(event.user_email, event.details["added"], event.details["skipped"]) for event in events] == [
+        ("editor@council.example", 3, 0), ("editor@council.example", 0, 3),
+    ]
+
+
+def test_a_bad_upload_lists_its_problems_by_row_and_column_and_stores_nothing(app, loaded, client, login):
+    login("editor")
+    rows = [HEADER, *GOOD_ROWS] + [f"bad{n},,en,online,nowhere,,very,very,," for n in range(60)]
+    refused = upload_responses(client, ("\n".join(rows) + "\n").encode())
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "No responses were imported" in html and "row 5, column town: “nowhere” is not one of the answers to this question" in html
+    assert html.count("<li>row ") == 50 and "… and 10 more problems." in html
+    assert response_count(app) == 0
+    not_csv = upload_responses(client, b"town\nnorth\n", name="answers.xlsx")
+    assert not_csv.status_code == 400 and "The file must be CSV (.csv)" in not_csv.get_data(as_text=True)
+
+
+def test_an_upload_is_refused_without_its_token_or_the_permission_and_beyond_its_size(app, loaded, client, login, make_user):
+    analyst = app.test_client()
+    assert sign_in(analyst, make_user("analyst")).status_code == 302
+    assert upload_responses(analyst, b"town\nnorth\n", token="").status_code == 403
+    login("editor")
+    assert upload_responses(client, b"town,concerns/knives,concerns/asb\nnorth,very,very\n", token="").status_code == 400
+    # Larger than the residents' limit (256 KiB) is accepted here, up to RESPONSES_UPLOAD_BYTES.
+    large = ("town,concerns/knives,concerns/asb,comments\n" + "".join(f"north,very,very,{'x' * 40}\n" for _ in range(7000))).encode()
+    assert len(large) > app.config["MAX_CONTENT_LENGTH"]
+    assert upload_responses(client, large).status_code == 303
+    assert response_count(app) == 7000
+    app.config["RESPONSES_UPLOAD_BYTES"] = 100_000
+    too_large = upload_responses(client, large)
+    assert too_large.status_code == 413
+    assert "The file is too large. The largest file accepted is 97 KB." in too_large.get_data(as_text=True)
+    assert response_count(app) == 7000
+
+
+def test_upload_problems_are_in_the_page_language(app, loaded, client, login):
+    login("editor")
+    token = form_tokens(client.get("/staff/surveys/town-test/?lang=pl").get_data(as_text=True))["csrf_token"]
+    refused = client.post("/staff/surveys/town-test/responses?lang=pl",
+                          data={"csrf_token": token, "file": (io.BytesIO(b"town,colour\nnorth,red\n"), "earlier.csv")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Nie zaimportowano żadnych odpowiedzi" in html
+    assert "wiersz 1, kolumna colour: nie jest pytaniem tej ankiety" in html

@@ -40,6 +40,7 @@ from analysis.spreadsheet import FORMULA_PREFIXES
 
 from ..definitions.schema import EARLIEST_DATE, RESPONSE_FILE_COLUMNS
 from ..extensions import db
+from ..i18n import _, _l
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
 from .rules import AnswerRow, FieldRule, compile_rules, fold_label
@@ -68,8 +69,9 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        if self.column:
+            return _("row %(row)d, column %(column)s: %(message)s", row=self.row, column=self.column, message=self.message)
+        return _("row %(row)d: %(message)s", row=self.row, message=self.message)
 
 
 class ImportFailed(Exception):
@@ -186,7 +188,7 @@ def import_responses(
     header = next(rows, None)
     if header is None:
         if not problems.total:
-            problems.add(1, "", "the file is empty: it needs a header row naming the columns")
+            problems.add(1, "", _("the file is empty: it needs a header row naming the columns"))
         _fail(problems)
     fields, meta = _map_header(survey, header[1], problems)
     if problems.total:
@@ -318,8 +320,8 @@ def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
 
 #: What Python's csv module says, and what to tell someone holding the file.
 _CSV_ERRORS = {
-    "field larger than field limit": "a cell is longer than {limit:,} characters: a quote left open makes the rest of the file one cell (check the quotes)",
-    "new-line character seen in unquoted field": "a line break outside quotes, or lines ending in a carriage return alone: save the file as CSV UTF-8",
+    "field larger than field limit": _l("a cell is longer than %(limit)s characters: a quote left open makes the rest of the file one cell (check the quotes)"),
+    "new-line character seen in unquoted field": _l("a line break outside quotes, or lines ending in a carriage return alone: save the file as CSV UTF-8"),
 }
 
 
@@ -337,10 +339,12 @@ def _read_rows(stream: BinaryIO, problems: _Problems) -> Iterator[tuple[int, lis
             if cells:
                 yield row_number, cells
     except _NotUtf8 as error:
-        problems.add(row_number + 1, "", f"not UTF-8 text (line {error.line_number} of the file, byte {error.byte} of the line); save the file as CSV UTF-8")
+        problems.add(row_number + 1, "", _("not UTF-8 text (line %(line)d of the file, byte %(byte)d of the line); save the file as CSV UTF-8",
+                                           line=error.line_number, byte=error.byte))
     except csv.Error as error:
         known = next((message for start, message in _CSV_ERRORS.items() if str(error).startswith(start)), None)
-        problems.add(row_number + 1, "", known.format(limit=csv.field_size_limit()) if known else f"the CSV is malformed: {error} (check the quotes)")
+        message = str(known) % {"limit": f"{csv.field_size_limit():,}"} if known else _("the CSV is malformed: %(error)s (check the quotes)", error=str(error))
+        problems.add(row_number + 1, "", message)
 
 
 def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[list[_Field], dict[str, int]]:
@@ -351,33 +355,34 @@ def _map_header(survey: Survey, cells: list[str], problems: _Problems) -> tuple[
     for index, raw_name in enumerate(cells):
         name = raw_name.strip()
         if not name:
-            problems.add(1, str(index + 1), "has no name (an empty header cell, or a comma at the end of the header)")
+            problems.add(1, str(index + 1), _("has no name (an empty header cell, or a comma at the end of the header)"))
             continue
         if name in seen:
-            problems.add(1, name, "this column appears more than once")
+            problems.add(1, name, _("this column appears more than once"))
             continue
         seen.add(name)
-        question_code, _, option_code = name.partition(CELL_SEPARATOR)
+        question_code, _separator, option_code = name.partition(CELL_SEPARATOR)
         if name in META_COLUMNS:
             meta[name] = index
         elif name in rules:
             fields.setdefault(name, _Field(rules[name])).value_columns.append((index, name))
         elif option_code and question_code in rules and not rules[question_code].is_text:
             if option_code not in rules[question_code].codes:
-                problems.add(1, name, f"'{option_code}' is not an option of question '{question_code}'")
+                problems.add(1, name, _("'%(option)s' is not an option of question '%(question)s'", option=option_code, question=question_code))
                 continue
             fields.setdefault(question_code, _Field(rules[question_code])).flag_columns.append((index, name, option_code))
         else:
-            expected = "a question code, question/item, question/option or one of " + ", ".join(META_COLUMNS)
-            problems.add(1, name, f"not a question of this survey (expected {expected})")
+            problems.add(1, name, _("not a question of this survey (expected a question code, question/item, question/option or one of %(columns)s)",
+                                    columns=", ".join(META_COLUMNS)))
     for name, rule in rules.items():
         # The rule every answer meets, wherever it comes from: without the column, every row would miss it.
         if rule.required and name not in fields:  # (0/1 columns are filed under the question's own name)
-            problems.add(1, name, "a required question has no column: every row must answer it")
+            problems.add(1, name, _("a required question has no column: every row must answer it"))
     for code, entry in fields.items():
         if entry.value_columns and entry.flag_columns:  # they could disagree: which one would be the answer?
             flags = ", ".join(name for _, name, _ in entry.flag_columns)
-            problems.add(1, flags, f"question '{code}' also has a column of its own: give its answers either there or as 0/1 columns per option, not both")
+            problems.add(1, flags, _("question '%(question)s' also has a column of its own: give its answers either there or as 0/1 columns per option, not both",
+                                     question=code))
     return list(fields.values()), meta
 
 
@@ -446,7 +451,7 @@ class _RowParser:
     def _parse_reporting(self, row_number: int, cells: list[str], problems: _Problems) -> _Row | None:
         """The row checked field by field in column order, every problem reported."""
         if len(cells) != self.width:
-            problems.add(row_number, "", f"has {len(cells)} cells but the header has {self.width}")
+            problems.add(row_number, "", _("has %(cells)d cells but the header has %(width)d", cells=len(cells), width=self.width))
             return None
         before = problems.total
         answers = []
@@ -489,7 +494,7 @@ class _RowParser:
         if len(uid) > 64 or "\x00" in uid:  # PostgreSQL cannot store a NUL character in text
             if problems is None:
                 return None
-            reason = "is longer than 64 characters" if len(uid) > 64 else "contains a NUL character"
+            reason = _("is longer than 64 characters") if len(uid) > 64 else _("contains a NUL character")
             problems.add(row_number, "response_id", reason)
             ok = False
         language_channel = self.language_channel.get((language, channel))
@@ -497,12 +502,13 @@ class _RowParser:
             if language not in survey.languages:
                 if problems is None:
                     return None
-                problems.add(row_number, "language", f"'{language}' is not one of the survey's languages ({', '.join(sorted(survey.languages))})")
+                problems.add(row_number, "language", _("'%(language)s' is not one of the survey's languages (%(languages)s)",
+                                                       language=language, languages=", ".join(sorted(survey.languages))))
                 ok = False
             if channel not in _CHANNELS:
                 if problems is None:
                     return None
-                problems.add(row_number, "channel", f"'{channel}' is not one of online, paper, event, phone")
+                problems.add(row_number, "channel", _("'%(channel)s' is not one of online, paper, event, phone", channel=channel))
                 ok = False
             if ok:
                 language_channel = self.language_channel[(language, channel)] = f"{_json_string(language)},{_json_string(channel)}"
@@ -513,7 +519,7 @@ class _RowParser:
             except ValueError:
                 if problems is None:
                     return None
-                problems.add(row_number, "submitted_at", f"'{submitted}' is not a date and time like 2025-06-01T10:15:00Z")
+                problems.add(row_number, "submitted_at", _("'%(value)s' is not a date and time like 2025-06-01T10:15:00Z", value=submitted))
                 ok = False
             else:
                 parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
@@ -522,8 +528,11 @@ class _RowParser:
                 else:
                     if problems is None:
                         return None
-                    when = "in the future" if parsed > self.latest_submission else f"before {EARLIEST_DATE.year}"
-                    problems.add(row_number, "submitted_at", f"'{submitted}' is {when}: check the year")
+                    if parsed > self.latest_submission:
+                        message = _("'%(value)s' is in the future: check the year", value=submitted)
+                    else:
+                        message = _("'%(value)s' is before %(year)d: check the year", value=submitted, year=EARLIEST_DATE.year)
+                    problems.add(row_number, "submitted_at", message)
                     ok = False
         if not ok:
             return None
@@ -545,7 +554,7 @@ def _values(entry: _Field, cells: list[str], row_number: int, problems: _Problem
         if flag in _TRUE:
             values.append(option_code)
         elif flag not in _FALSE:
-            problems.add(row_number, name, f"'{cells[index]}' should be 1 (chosen) or 0 (not chosen)")
+            problems.add(row_number, name, _("'%(value)s' should be 1 (chosen) or 0 (not chosen)", value=cells[index]))
     return values
 
 
@@ -599,7 +608,7 @@ class _BatchWriter:
             # as repeated ids; one import per survey at a time can say what is going on instead.
             slug = survey.slug
             db.session.rollback()
-            raise ImportBusy(f"another import into survey '{slug}' is running")
+            raise ImportBusy(_("another import into survey '%(slug)s' is running", slug=slug))
         self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
@@ -664,7 +673,7 @@ class _BatchWriter:
         new = []
         for row_number, uid, row in batch:
             if uid in in_batch or uid in known_earlier or existing.get(uid, 0) >= self.first_new_id:
-                problems.add(row_number, "response_id", f"'{uid}' appears more than once in the file")
+                problems.add(row_number, "response_id", _("'%(uid)s' appears more than once in the file", uid=uid))
                 continue
             in_batch.add(uid)
             if uid in existing:

@@ -11,6 +11,15 @@ from ..definitions.schema import SLUG_PATTERN
 from ..i18n import _l
 
 
+class ResponsesUploadForm(FlaskForm):
+    """Earlier responses in the answer encoding (docs/answer-encoding.md), as `flask responses import` reads them."""
+
+    file = FileField(
+        _l("Responses file (CSV, UTF-8)"),
+        validators=[FileRequired(_l("Choose a CSV file of responses")), FileAllowed(["csv"], _l("The file must be CSV (.csv)"))],
+    )
+
+
 class DefinitionUploadForm(FlaskForm):
     file = FileField(
         _l("Definition file (YAML or JSON)"),

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..accounts.access import Permission, has_permission, requires
 from ..definitions import DefinitionError, read_definition_bytes
 from ..definitions.store import definition_from_survey, dump_definition
-from ..extensions import db
-from ..i18n import _
+from ..audit import record
+from ..extensions import csrf, db
+from ..i18n import _, ngettext
 from ..models import InvalidTransition, Survey
+from ..responses.csv_import import ImportBusy, ImportFailed, import_responses
+from ..security import accept_large_form
 from . import bp
-from .forms import DefinitionUploadForm, NextWaveForm
+from .forms import DefinitionUploadForm, NextWaveForm, ResponsesUploadForm
 from .surveys import (
     all_surveys,
     can_delete,
@@ -59,7 +62,45 @@ def survey(slug: str):
         total=sum(counts_by_channel(survey).values()),
         next_wave_form=NextWaveForm(wave=wave, slug=next_slug),
         upload_form=DefinitionUploadForm(),
+        responses_form=ResponsesUploadForm(),
+        responses_upload_mb=current_app.config["RESPONSES_UPLOAD_BYTES"] // (1024 * 1024),
     )
+
+
+@bp.post("/surveys/<slug>/responses")
+@requires(Permission.EDIT_SURVEYS)
+@csrf.exempt  # a file larger than the residents' limit: accept_large_form checks the token under its own
+def import_responses_file(slug: str):
+    """Import earlier responses from an uploaded CSV, as `flask responses import` does: all rows or none."""
+    accept_large_form(current_app.config["RESPONSES_UPLOAD_BYTES"], max_parts=10)
+    survey = get_survey_or_404(slug)
+    form = ResponsesUploadForm()
+    if not form.validate_on_submit():
+        problems = [message for messages in form.errors.values() for message in messages]
+        return _import_refused(survey, problems, len(problems))
+    upload = form.file.data
+    try:
+        result = import_responses(survey, upload.stream)
+    except ImportFailed as error:
+        problems = [str(problem) for problem in error.problems]
+        return _import_refused(survey, problems, error.total)
+    except ImportBusy as error:
+        return _import_refused(survey, [str(error)], 1, status=409)
+    record("responses.import", f"survey {survey.slug}", file=upload.filename, added=result.added, skipped=result.already_there)
+    db.session.commit()
+    flash(ngettext("Imported %(num)d response.", "Imported %(num)d responses.", result.added))
+    if result.already_there:
+        flash(ngettext("%(num)d row was imported before and was skipped.", "%(num)d rows were imported before and were skipped.",
+                       result.already_there))
+    if result.without_id:
+        flash(ngettext("%(num)d row had no response_id: uploading the file again would add it again.",
+                       "%(num)d rows had no response_id: uploading the file again would add them again.", result.without_id), "error")
+    return redirect(url_for("staff.survey", slug=slug), code=303)
+
+
+def _import_refused(survey: Survey, problems: list[str], total: int, status: int = 400):
+    heading = _("No responses were imported")
+    return render_template("staff/upload_problems.html", heading=heading, survey=survey, problems=problems, total=total), status
 
 
 def _transition(slug: str, action) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -11,6 +11,7 @@ from ..audit import record
 from ..extensions import csrf, db
 from ..i18n import _, language_info
 from ..models import Survey
+from ..security import accept_large_form
 from . import bp
 from .files import po_bytes, read_po_upload, read_xlsx_upload, xlsx_bytes
 from .forms import TranslationUploadForm
@@ -46,16 +47,8 @@ def _translations_or_404(slug: str, language: str) -> Translations:
 
 
 def _accept_large_form() -> None:
-    """Raise this request's size limits, then check its CSRF token.
-
-    The app-wide CSRF check reads the form before any view runs, under the residents'
-    limit, so these views are exempt from it and run the same check here instead.
-    """
-    request.max_content_length = LARGE_FORM_BYTES
-    request.max_form_memory_size = LARGE_FORM_BYTES
-    request.max_form_parts = LARGE_FORM_PARTS
-    if current_app.config["WTF_CSRF_ENABLED"]:
-        csrf.protect()
+    """A survey's translations are saved and uploaded whole: up to LARGE_FORM_BYTES (security.accept_large_form)."""
+    accept_large_form(LARGE_FORM_BYTES, LARGE_FORM_PARTS)
 
 
 def field_id(key: str) -> str:

@@ -93,6 +93,7 @@ STAFF_PAGES = [
     StaffPage("survey page, draft", f"{DRAFT_PATH}/"),
     StaffPage("survey page, next wave sent empty", f"{OPEN_PATH}/",
               act=fill_and_click(NEXT_WAVE_FIELDS, "Start next wave"), errors=True),
+    StaffPage("survey page, responses import without a file", f"{OPEN_PATH}/", act=click("Import responses"), errors=True),
     StaffPage("survey page as an editor", f"{DRAFT_PATH}/", role="editor"),
     StaffPage("delete survey", f"{DRAFT_PATH}/delete"),
     StaffPage("delete survey, refused", f"{OPEN_PATH}/delete"),
