@@ -68,6 +68,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
         # Earlier responses uploaded on a survey's page (larger files: `flask responses import`).
         "RESPONSES_UPLOAD_BYTES": int(os.environ.get("RESPONSES_UPLOAD_BYTES", 20 * 1024 * 1024)),
+        # ...and at most this many rows: a few seconds of import, well inside a worker's timeout and,
+        # on SQLite, residents' wait for the write lock (its busy timeout is 10 s).
+        "RESPONSES_UPLOAD_ROWS": int(os.environ.get("RESPONSES_UPLOAD_ROWS", 50_000)),
         # Tokens outlive a slow resident; an expired one re-renders the answers anyway.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", 6 * 3600)),
         # Breakdown cells with fewer respondents than this are shown as [c].

@@ -551,3 +551,21 @@ def test_upload_problems_are_in_the_page_language(app, loaded, client, login):
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Nie zaimportowano żadnych odpowiedzi" in html
     assert "wiersz 1, kolumna colour: nie jest pytaniem tej ankiety" in html
+    # Rows are checked on the import's reader thread: its messages are in the page's language too.
+    rows = b"town,language,concerns/knives,concerns/asb\nnorth,xx,very,very\nnowhere,en,very,very\n"
+    refused = client.post("/staff/surveys/town-test/responses?lang=pl", data={"csrf_token": token, "file": (io.BytesIO(rows), "earlier.csv")})
+    html = refused.get_data(as_text=True)
+    assert "wiersz 2, kolumna language: &#39;xx&#39; nie jest jednym z języków ankiety (en, pl, ur)" in html
+    assert "wiersz 3, kolumna town: „nowhere” nie jest jedną z odpowiedzi na to pytanie" in html
+
+
+def test_an_upload_of_more_rows_than_allowed_is_refused_whole(app, loaded, client, login):
+    login("editor")
+    app.config["RESPONSES_UPLOAD_ROWS"] = 5
+    header = "town,concerns/knives,concerns/asb\n"
+    refused = upload_responses(client, (header + "north,very,very\n" * 6).encode())
+    assert refused.status_code == 400
+    assert "row 7: the file has more than 5 rows: import it with flask responses import" in refused.get_data(as_text=True)
+    assert response_count(app) == 0
+    assert upload_responses(client, (header + "north,very,very\n" * 5).encode()).status_code == 303
+    assert response_count(app) == 5

@@ -177,14 +177,16 @@ def import_responses(
     *,
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    max_rows: int | None = None,
 ) -> ImportResult:
-    """Import a CSV (UTF-8, with or without BOM) into ``survey``; raises ImportFailed on any problem.
+    """Import a CSV (UTF-8, with or without BOM) into ``survey``; raises ImportFailed on any problem,
+    among them more than ``max_rows`` rows after the header (a web request must end in time).
 
     The caller commits on success (and rolls back on failure, which this also does).
     """
     problems = _Problems()
     writer = _BatchWriter(survey)
-    rows = _read_rows(stream, problems)
+    rows = _read_rows(stream, problems, max_rows)
     header = next(rows, None)
     if header is None:
         if not problems.total:
@@ -325,7 +327,7 @@ _CSV_ERRORS = {
 }
 
 
-def _read_rows(stream: BinaryIO, problems: _Problems) -> Iterator[tuple[int, list[str]]]:
+def _read_rows(stream: BinaryIO, problems: _Problems, max_rows: int | None = None) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) per record; encoding and quoting errors become problems and stop the read.
 
     Rows are records, as in every other problem: a quoted cell may span lines, so an encoding
@@ -336,6 +338,10 @@ def _read_rows(stream: BinaryIO, problems: _Problems) -> Iterator[tuple[int, lis
     try:
         for cells in reader:
             row_number += 1
+            if max_rows is not None and row_number > max_rows + 1:  # the header is row 1
+                problems.add(row_number, "", _("the file has more than %(count)s rows: import it with flask responses import",
+                                               count=f"{max_rows:,}"))
+                return
             if cells:
                 yield row_number, cells
     except _NotUtf8 as error:

@@ -55,16 +55,21 @@ def dashboard():
 def survey(slug: str):
     survey = get_survey_or_404(slug)
     wave, next_slug = suggest_next_wave(survey)
+    return _survey_page(survey, NextWaveForm(wave=wave, slug=next_slug))
+
+
+def _survey_page(survey: Survey, next_wave_form: NextWaveForm, status: int = 200):
+    counts = counts_by_channel(survey)
+    config = current_app.config
     return render_template(
         "staff/survey.html",
         survey=survey,
-        counts=counts_by_channel(survey),
-        total=sum(counts_by_channel(survey).values()),
-        next_wave_form=NextWaveForm(wave=wave, slug=next_slug),
-        upload_form=DefinitionUploadForm(),
+        counts=counts,
+        total=sum(counts.values()),
+        next_wave_form=next_wave_form,
         responses_form=ResponsesUploadForm(),
-        responses_upload_mb=current_app.config["RESPONSES_UPLOAD_BYTES"] // (1024 * 1024),
-    )
+        upload_limits={"size": config["RESPONSES_UPLOAD_BYTES"] // (1024 * 1024), "rows": f"{config['RESPONSES_UPLOAD_ROWS']:,}"},
+    ), status
 
 
 @bp.post("/surveys/<slug>/responses")
@@ -80,7 +85,7 @@ def import_responses_file(slug: str):
         return _import_refused(survey, problems, len(problems))
     upload = form.file.data
     try:
-        result = import_responses(survey, upload.stream)
+        result = import_responses(survey, upload.stream, max_rows=current_app.config["RESPONSES_UPLOAD_ROWS"])
     except ImportFailed as error:
         problems = [str(problem) for problem in error.problems]
         return _import_refused(survey, problems, error.total)
@@ -147,11 +152,7 @@ def next_wave(slug: str):
             db.session.commit()
             flash(_("Started wave %(wave)s as a draft with every code kept.", wave=copy.wave))
             return redirect(url_for("staff.survey", slug=copy.slug))
-    counts = counts_by_channel(survey)
-    return render_template(
-        "staff/survey.html", survey=survey, counts=counts, total=sum(counts.values()),
-        next_wave_form=form, upload_form=DefinitionUploadForm(),
-    ), 400
+    return _survey_page(survey, form, status=400)
 
 
 @bp.get("/surveys/<slug>/definition.yaml")
