@@ -66,6 +66,9 @@ def live_app(tmp_path_factory):
             "RATELIMIT_ENABLED": False,
             # The staff journey's analysis shows its one response: small-cell suppression has its own tests.
             "SMALL_CELL_THRESHOLD": 1,
+            # A survey closed by the staff journey is closed to its resident at once, not up to two seconds
+            # later (residents' pages may use a snapshot that old; test_respondent_fast_path.py tests the delay).
+            "SURVEY_RECHECK_SECONDS": 0,
         }
     )
     with app.app_context():
