@@ -28,8 +28,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from json.encoder import encode_basestring as _json_string
 from operator import itemgetter
 from typing import BinaryIO
