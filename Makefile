@@ -48,8 +48,8 @@ db: $(STAMP)  ## Create or upgrade the database named by DATABASE_URL (default: 
 demo: db  ## Load the demo survey and open it, and two closed earlier waves with made-up responses for the analysis page
 	$(FLASK) survey load --open $(DEMO)
 	@# Each step only when needed, so a run stopped half-way is finished by the next one.
-	@for wave in $(PAST_WAVES); do \
-	  status=$$($(FLASK) survey list | awk -v slug=cs-$$wave '$$1 == slug { print $$2 }'); \
+	@listed=$$($(FLASK) survey list); for wave in $(PAST_WAVES); do \
+	  status=$$(echo "$$listed" | awk -v slug=cs-$$wave '$$1 == slug { print $$2 }'); \
 	  if [ -z "$$status" ]; then $(FLASK) survey load examples/community-safety-$$wave.yaml || exit 1; status=draft; fi; \
 	  if [ "$$status" != closed ]; then \
 	    { [ "$$status" = open ] || $(FLASK) survey open cs-$$wave; } \
