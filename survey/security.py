@@ -9,6 +9,7 @@ trusted reverse proxy reports when PROXY_FIX_X_FOR is set (see docs/deploy.md).
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -104,3 +105,19 @@ def accept_large_form(max_bytes: int, max_parts: int = 1000) -> None:
     request.max_form_parts = max_parts
     if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
+
+
+def form_is_utf8() -> bool:
+    """Whether a posted URL-encoded form is UTF-8 text, as every page here asks browsers to send it.
+
+    Werkzeug keeps bytes that are not UTF-8 in the values as ``%XX`` instead of refusing them, so
+    a tampered or mis-encoded post would store a garbled answer without a word. Call before
+    ``request.form`` is read (the body is kept for it); may raise RequestEntityTooLarge as that does.
+    """
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return True
+    try:
+        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

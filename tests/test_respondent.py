@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -215,6 +216,21 @@ def test_json_body_is_not_accepted_as_answers(app, client, make_survey):
     reply = client.post("/s/town-test", json=GOOD_ANSWERS)
     assert reply.status_code == 400
     assert response_count(app) == 0
+
+
+def test_answers_not_sent_as_utf8_are_refused_not_stored_garbled(app, client, make_survey):
+    """Werkzeug would keep a Latin-1 "é" as the text "%E9": the post is refused instead."""
+    make_survey()
+    page = client.get("/s/town-test?lang=en").get_data(as_text=True)
+    answers = {**form_tokens(page), **GOOD_ANSWERS, "comments": "Café by the station"}
+    latin1 = urlencode(answers, doseq=True, encoding="latin-1")
+    reply = client.post("/s/town-test?lang=en", data=latin1, content_type="application/x-www-form-urlencoded")
+    assert reply.status_code == 400
+    assert "Your answers could not be read" in reply.get_data(as_text=True)
+    assert response_count(app) == 0
+    utf8 = urlencode(answers, doseq=True)  # the same form sent as a browser sends it
+    assert client.post("/s/town-test?lang=en", data=utf8, content_type="application/x-www-form-urlencoded").status_code == 303
+    assert ("comments", None, None, None, "Café by the station") in stored_answers(app)
 
 
 @pytest.mark.parametrize("status, message", [("draft", "not open yet"), ("closed", "has now closed")])

@@ -12,7 +12,7 @@ from ..errors import DATABASE_UNAVAILABLE
 from ..extensions import csrf, db
 from ..models import Survey, SurveyStatus
 from ..responses.store import Submission, answer_rows, store_submission
-from ..security import limiter, submission_rate_limit
+from ..security import form_is_utf8, limiter, submission_rate_limit
 from . import bp
 from .bots import looks_automated
 from .forms import CheckedSubmission, FormTokens, build_survey_form, quick_check
@@ -89,6 +89,8 @@ def submit(slug: str, *, recheck: bool):
     if not survey.is_accepting():
         return (render_template("respondent/unavailable.html", survey=survey), 400) if decisive else None
     try:
+        if not form_is_utf8():
+            return render_template("respondent/unreadable.html", survey=survey), 400
         formdata = request.form
     except RequestEntityTooLarge:
         return render_template("respondent/too_large.html", survey=survey), 400
