@@ -90,10 +90,10 @@ def submit(slug: str, *, recheck: bool):
         return (render_template("respondent/unavailable.html", survey=survey), 400) if decisive else None
     try:
         if not form_is_utf8():
-            return render_template("respondent/unreadable.html", survey=survey), 400
+            return render_template("respondent/not_sent.html", survey=survey, reason="not_utf8"), 400
         formdata = request.form
     except RequestEntityTooLarge:
-        return render_template("respondent/too_large.html", survey=survey), 400
+        return render_template("respondent/not_sent.html", survey=survey, reason="too_large"), 400
     thanks = redirect(url_for("respondent.thanks", slug=survey.slug, lang=language), code=303)
     checked = quick_check(survey, language, formdata)
     if checked is None:  # the form decides: bots are thanked and dropped, mistakes shown with their messages
