@@ -276,6 +276,7 @@ class Server:
         self.socket.bind((HOST, 0))
         self.socket.listen(2048)
         self.port = self.socket.getsockname()[1]
+        self.workers = workers
         fd = self.socket.fileno()
         command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"fd://{fd}", "--backlog", "2048",
                    "--timeout", "60", "--log-level", "warning"]
@@ -292,11 +293,28 @@ class Server:
             try:
                 status, _, _ = _request(self.port, method, path, {})
                 if status < 500:
+                    self.wait_until_booted()
                     return
             except OSError:
                 pass
             time.sleep(0.2)
         raise SystemExit(f"gunicorn did not answer {path} within {timeout} s:\n{self.output()}")
+
+    def wait_until_booted(self, timeout: float = 30) -> None:
+        """Wait until every worker has loaded the app: the first answer comes from one worker while
+        the others may still be importing it, work that would otherwise be counted in the run."""
+        try:
+            deadline = time.monotonic() + timeout
+            used = sum(map(cpu_seconds, process_tree(self.process.pid)))
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                tree = process_tree(self.process.pid)
+                now = sum(map(cpu_seconds, tree))
+                if len(tree) > self.workers and now - used < 0.05:  # all workers forked, all idle
+                    return
+                used = now
+        except OSError:  # no /proc (not Linux): give the workers time instead
+            time.sleep(5)
 
     def output(self) -> str:
         self.log.seek(0)
@@ -367,6 +385,69 @@ def describe(results: Results) -> str:
     )
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used, from Linux's /proc; 0 if it has ended."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its children (gunicorn's master and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+    return [pid, *(int(child) for child in children)]
+
+
+def processes_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text(encoding="ascii").strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent during a run by this client, the gunicorn server (master and workers) and
+    the PostgreSQL server: where a submission's cost goes, since all three share the cores."""
+
+    def __init__(self, server: Server, postgres: bool):
+        self.server_pid, self.postgres = server.process.pid, postgres
+
+    def __enter__(self) -> CpuMeter:
+        self.before = self._sample()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.after = self._sample()
+
+    def per_item(self, items: int) -> str:
+        """Milliseconds of CPU per item, by part, or "" where /proc cannot tell (not Linux)."""
+        if not items or self.before is None or self.after is None:
+            return ""
+        parts = {name: (self.after[name] - self.before[name]) * 1000 / items for name in self.after}
+        shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
+        return f"CPU ms per item: {shown}; total {sum(parts.values()):.2f}"
+
+    def _sample(self) -> dict[str, float] | None:
+        try:
+            sample = {"client": time.process_time(), "server": sum(map(cpu_seconds, process_tree(self.server_pid)))}
+            if self.postgres:
+                sample["PostgreSQL"] = sum(map(cpu_seconds, processes_named("postgres")))
+            return sample
+        except OSError:
+            return None
+
+
 # ---------------------------------------------------------------- one backend
 
 
@@ -400,12 +481,13 @@ def bench_backend(backend: str, args: argparse.Namespace, questionnaire: Questio
             server = Server("app:create_app()", env, args.workers)
             try:
                 server.wait_until_answering(f"/s/{questionnaire.slug}")
-                survey = drive(
-                    args.submissions,
-                    args.concurrency,
-                    lambda n, rng, r: survey_journey(server.port, questionnaire, n, rng, r, follow_thanks=args.follow_thanks),
-                    seed=1,
-                )
+                with CpuMeter(server, postgres=backend == "postgres") as survey_cpu:
+                    survey = drive(
+                        args.submissions,
+                        args.concurrency,
+                        lambda n, rng, r: survey_journey(server.port, questionnaire, n, rng, r, follow_thanks=args.follow_thanks),
+                        seed=1,
+                    )
             finally:
                 server.stop()
             rate = len(survey.latencies) / survey.elapsed
@@ -415,6 +497,8 @@ def bench_backend(backend: str, args: argparse.Namespace, questionnaire: Questio
                 f"POST {describe(survey)}; whole journey ({journey}) p50 {percentile(survey.journeys, 0.5):.0f} ms, "
                 f"p95 {percentile(survey.journeys, 0.95):.0f} ms"
             )
+            if survey_cpu.per_item(len(survey.latencies)):
+                print(f"  survey {survey_cpu.per_item(len(survey.latencies))}")
             reconcile(url, questionnaire.slug, survey)
 
             engine = sa.create_engine(url)
@@ -425,12 +509,15 @@ def bench_backend(backend: str, args: argparse.Namespace, questionnaire: Questio
             bare_server = Server("bare_app:create_app()", env, args.workers, pythonpath=str(REPO / "benchmarks"))
             try:
                 bare_server.wait_until_answering("/bare", method="GET")
-                bare = drive(args.submissions, args.concurrency, lambda n, rng, r: bare_insert(bare_server.port, n, rng, r), seed=2)
+                with CpuMeter(bare_server, postgres=backend == "postgres") as bare_cpu:
+                    bare = drive(args.submissions, args.concurrency, lambda n, rng, r: bare_insert(bare_server.port, n, rng, r), seed=2)
             finally:
                 bare_server.stop()
             bare_rate = len(bare.latencies) / bare.elapsed
             stored = bare_count(url)
             print(f"  bare insert: {len(bare.latencies):,} inserts in {bare.elapsed:.1f} s = {bare_rate:.1f} inserts/s; POST {describe(bare)}; stored {stored:,}")
+            if bare_cpu.per_item(len(bare.latencies)):
+                print(f"  bare {bare_cpu.per_item(len(bare.latencies))}")
             ratio = rate / bare_rate if bare_rate else float("nan")
             requests = 3 if args.follow_thanks else 2
             print(f"  ratio: survey submissions/s = {ratio:.2f} x bare inserts/s"
