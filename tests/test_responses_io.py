@@ -70,8 +70,34 @@ def test_reimporting_the_same_file_adds_nothing(app, loaded, tmp_path):
     assert import_csv(loaded, path).exit_code == 0
     again = import_csv(loaded, path)
     assert again.exit_code == 0
-    assert "Imported 0 responses into town-test; 3 already imported before, skipped." in again.output
+    assert "Imported 0 responses into town-test.\n3 rows were imported before and were skipped." in again.output
     assert response_count(app) == 3
+
+
+def test_blank_rows_are_skipped_and_counted_not_imported_as_empty_responses(app, loaded, tmp_path):
+    """A spreadsheet saves its empty lines as ",,,": they are not responses, even where no answer is required."""
+    blank = ",,,"
+    path = write(tmp_path, "\n".join(["response_id,town,concerns/knives,concerns/asb", blank, "r1,north,very,very", " , ,,", blank, ""]))
+    result = import_csv(loaded, path)
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 response into town-test.\n3 blank rows were skipped." in result.output
+    assert response_count(app) == 1
+    one_blank = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr2,south,very,very\n,,,\n", "one.csv")
+    assert "1 blank row was skipped." in import_csv(loaded, one_blank).output
+    # Rows are still numbered as in the file: a problem after blank rows names its own row.
+    after_blanks = write(tmp_path, "town,concerns/knives,concerns/asb\n,,\n,,\natlantis,very,very\n", "bad.csv")
+    refused = import_csv(loaded, after_blanks)
+    assert refused.exit_code == 1
+    assert "row 4, column town:" in refused.output
+    assert response_count(app) == 2
+
+
+def test_language_and_channel_are_read_in_any_case(app, loaded, tmp_path):
+    path = write(tmp_path, "response_id,language,channel,town,concerns/knives,concerns/asb\nr1,PL,Paper,north,very,very\nr2, En ,EVENT,south,very,very\n")
+    result = import_csv(loaded, path)
+    assert result.exit_code == 0, result.output
+    rows = {row["response_id"]: (row["language"], row["channel"]) for row in export_csv(loaded, tmp_path)}
+    assert rows == {"r1": ("pl", "paper"), "r2": ("en", "event")}
 
 
 def test_one_column_per_option_is_accepted(app, loaded, tmp_path):
@@ -138,7 +164,7 @@ def test_rows_without_a_response_id_are_imported_with_a_warning_that_a_repeat_wo
     assert "Imported 2 responses into town-test." in result.output
     assert "1 of them had no response_id, so importing this file again would add them again." in result.output
     again = import_csv(loaded, path)
-    assert "Imported 1 responses into town-test; 1 already imported before, skipped." in again.output
+    assert "Imported 1 response into town-test.\n1 row was imported before and was skipped." in again.output
     with_ids = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr9,north,very,very\n", "ids.csv")
     assert "no response_id" not in import_csv(loaded, with_ids).output
 
@@ -201,8 +227,8 @@ def test_problems_past_the_first_fifty_are_counted(app, loaded, tmp_path):
     rows = "\n".join("atlantis,very,very" for _ in range(60))
     result = import_csv(loaded, write(tmp_path, "town,concerns/knives,concerns/asb\n" + rows + "\n"))
     assert result.exit_code == 1
-    assert "60 problem(s)" in result.output
-    assert "… and 10 more problem(s)." in result.output
+    assert "60 problems." in result.output
+    assert "… and 10 more problems." in result.output
     assert result.output.count("is not one of the answers") == 50
 
 
@@ -214,7 +240,7 @@ def test_problems_found_while_writing_and_while_checking_are_listed_in_row_order
     rows[5999] = "id5999,atlantis,very,very"
     result = import_csv(loaded, write(tmp_path, "response_id,town,concerns/knives,concerns/asb\n" + "\n".join(rows) + "\n"))
     assert result.exit_code == 1
-    assert "2 problem(s)" in result.output
+    assert ": 2 problems." in result.output
     duplicate = result.output.index("row 4, column response_id: 'id0' appears more than once in the file")
     assert duplicate < result.output.index("row 6001, column town: “atlantis” is not one of the answers")
     assert response_count(app) == 0
@@ -224,7 +250,7 @@ def test_a_file_mixing_imported_and_new_rows_adds_the_new_ones_with_their_answer
     assert import_csv(loaded, write(tmp_path, "\n".join([HEADER, GOOD_ROWS[0]]) + "\n", "first.csv")).exit_code == 0
     result = import_csv(loaded, write(tmp_path, "\n".join([HEADER, *GOOD_ROWS]) + "\n"))
     assert result.exit_code == 0, result.output
-    assert "Imported 2 responses into town-test; 1 already imported before, skipped." in result.output
+    assert "Imported 2 responses into town-test.\n1 row was imported before and was skipped." in result.output
     rows = {row["response_id"]: row for row in export_csv(loaded, tmp_path)}
     assert set(rows) == {"r1", "r2", "r3"}
     assert (rows["r2"]["town"], rows["r2"]["priorities"], rows["r2"]["language"], rows["r2"]["channel"]) == ("south", "drugs", "pl", "online")
@@ -327,7 +353,7 @@ def test_an_import_while_another_runs_into_the_same_survey_says_so_and_imports_n
     assert f"Nothing was imported from {path}: another import into survey 'town-test' is running." in second.output
     assert first["result"].added == 300
     assert response_count(app) == 300
-    assert "Imported 0 responses into town-test; 300 already imported before, skipped." in import_csv(loaded, path).output
+    assert "Imported 0 responses into town-test.\n300 rows were imported before and were skipped." in import_csv(loaded, path).output
 
 
 def test_a_bad_row_after_many_good_batches_rolls_everything_back(app, loaded, tmp_path):
@@ -450,6 +476,7 @@ questions:
       - {code: burglary, label: Burglary}
       - {code: other_a, label: Other}
       - {code: other_b, label: "other "}
+      - {code: speeding, label: "Speeding / dangerous driving"}
 """
 
 
@@ -461,6 +488,7 @@ questions:
         ("Drugs;Burglary", "drugs;burglary"),
         ("Drugs; dealing or use;drugs", "drugs_any;drugs"),
         ("Burglary ; drugs ;dealing or use", "drugs_any;burglary"),
+        ("speeding/Dangerous driving;Burglary", "burglary;speeding"),  # spaces beside a '/' do not matter either
     ],
 )
 def test_a_label_holding_the_separator_is_read_whole(runner, tmp_path, cell, stored):
@@ -505,10 +533,13 @@ def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(ap
     page = client.get("/staff/surveys/town-test/").get_data(as_text=True)
     assert "Imported 0 responses." in page and "3 rows were imported before and were skipped." in page
     assert response_count(app) == 3
+    with_blank_rows = upload_responses(client, (HEADER + "\n" + ",,,,,,,,,\n" * 2).encode())
+    assert with_blank_rows.status_code == 303
+    assert "2 blank rows were skipped." in client.get("/staff/surveys/town-test/").get_data(as_text=True)
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "responses.import")).all()
     assert [(event.user_email, event.details["added"], event.details["skipped"]) for event in events] == [
-        ("editor@council.example", 3, 0), ("editor@council.example", 0, 3),
+        ("editor@council.example", 3, 0), ("editor@council.example", 0, 3), ("editor@council.example", 0, 0),
     ]
 
 

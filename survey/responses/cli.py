@@ -11,6 +11,7 @@ from ..audit import record
 from ..commands import command_group, fail, get_survey, output_file
 from ..database import begin_bulk_load
 from ..extensions import db
+from ..i18n import ngettext
 from .csv_import import ImportBusy, ImportFailed, import_responses
 from .export import write_export
 from .purge import PurgePlan, SurveyPurge, apply_purge, plan_purge
@@ -41,17 +42,24 @@ def import_command(slug: str, file: Path) -> None:
         try:
             result = import_responses(survey, stream, progress=progress)
         except ImportFailed as error:
-            lines = [str(problem) for problem in error.problems]
+            lines = [ngettext("Nothing was imported from %(file)s: %(num)d problem.", "Nothing was imported from %(file)s: %(num)d problems.",
+                              error.total, file=str(file))]
+            lines += [str(problem) for problem in error.problems]
             if error.total > len(error.problems):
-                lines.append(f"… and {error.total - len(error.problems)} more problem(s).")
-            fail(f"Nothing was imported from {file}: {error.total} problem(s).\n" + "\n".join(lines))
+                more = error.total - len(error.problems)
+                lines.append(ngettext("… and %(num)d more problem.", "… and %(num)d more problems.", more))
+            fail("\n".join(lines))
         except ImportBusy as error:
             fail(f"Nothing was imported from {file}: {error}. Run this again when it has finished;"
                  " rows it imported are then skipped.")
     record("responses.import", f"survey {survey.slug}", file=file.name, added=result.added, skipped=result.already_there)
     db.session.commit()
-    skipped = f"; {result.already_there} already imported before, skipped" if result.already_there else ""
-    click.echo(f"Imported {result.added} responses into {survey.slug}{skipped}.")
+    click.echo(ngettext("Imported %(num)d response into %(slug)s.", "Imported %(num)d responses into %(slug)s.", result.added, slug=survey.slug))
+    if result.already_there:
+        click.echo(ngettext("%(num)d row was imported before and was skipped.", "%(num)d rows were imported before and were skipped.",
+                            result.already_there))
+    if result.blank_rows:
+        click.echo(ngettext("%(num)d blank row was skipped.", "%(num)d blank rows were skipped.", result.blank_rows))
     if result.without_id:
         click.echo(f"{result.without_id} of them had no response_id, so importing this file again would add them again."
                    " Give every row a response_id to make a repeated import safe.")

@@ -91,6 +91,7 @@ class ImportResult:
     added: int = 0
     already_there: int = 0  # rows whose response_id was imported before
     without_id: int = 0  # rows added without a response_id: importing them again would add them again
+    blank_rows: int = 0  # rows with nothing in any cell (a spreadsheet's empty lines), skipped
 
 
 #: Labels holding a ';' are looked for in a multi cell up to this many parts long (no real label has more).
@@ -185,8 +186,9 @@ def import_responses(
     The caller commits on success (and rolls back on failure, which this also does).
     """
     problems = _Problems()
+    result = ImportResult()
     writer = _BatchWriter(survey)
-    rows = _read_rows(stream, problems, max_rows)
+    rows = _read_rows(stream, problems, max_rows, result)
     header = next(rows, None)
     if header is None:
         if not problems.total:
@@ -197,7 +199,6 @@ def import_responses(
         _fail(problems)
 
     target = _Target(survey.id, survey.default_language, frozenset(survey.languages))
-    result = ImportResult()
     # The writer's problems (repeated response ids) are kept apart and merged by row at the end.
     written = _Problems()
     parser = _RowParser(target, fields, meta, len(header[1]), writer.define_kinds(fields), writer.timestamp_text)
@@ -327,11 +328,12 @@ _CSV_ERRORS = {
 }
 
 
-def _read_rows(stream: BinaryIO, problems: _Problems, max_rows: int | None = None) -> Iterator[tuple[int, list[str]]]:
+def _read_rows(stream: BinaryIO, problems: _Problems, max_rows: int | None, result: ImportResult) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) per record; encoding and quoting errors become problems and stop the read.
 
     Rows are records, as in every other problem: a quoted cell may span lines, so an encoding
-    problem gives the line of the file as well.
+    problem gives the line of the file as well. Rows after the header with nothing in any cell
+    (a spreadsheet saves its empty lines as ",,,") are skipped and counted: they are not responses.
     """
     reader = csv.reader(_decoded_lines(stream), strict=True)
     row_number = 0
@@ -342,7 +344,9 @@ def _read_rows(stream: BinaryIO, problems: _Problems, max_rows: int | None = Non
                 problems.add(row_number, "", _("the file has more than %(count)s rows: import it with flask responses import",
                                                count=f"{max_rows:,}"))
                 return
-            if cells:
+            if row_number > 1 and not any(cell.strip() for cell in cells):
+                result.blank_rows += 1
+            elif cells:
                 yield row_number, cells
     except _NotUtf8 as error:
         problems.add(row_number + 1, "", _("not UTF-8 text (line %(line)d of the file, byte %(byte)d of the line); save the file as CSV UTF-8",
@@ -414,6 +418,8 @@ class _RowParser:
         self.single = single
         self.others = [entry for entry in fields if not entry.single_column]
         self.language_channel: dict[tuple[str, str], str] = {}  # valid pairs only, as JSON
+        # "EN" or "Paper" as other tools write them: language codes and channels are read in any case.
+        self.language_codes = {code.casefold(): code for code in survey.languages}
         self.latest_submission = datetime.now(timezone.utc) + _CLOCK_SLACK
 
     def parse(self, row_number: int, cells: list[str], problems: _Problems) -> _Row | None:
@@ -494,7 +500,8 @@ class _RowParser:
         uid = cells[self.uid_index].strip() if self.uid_index is not None else ""
         uid = _undo_formula_guard(uid) or uuid.uuid4().hex
         language = (cells[self.language_index].strip() if self.language_index is not None else "") or survey.default_language
-        channel = (cells[self.channel_index].strip() if self.channel_index is not None else "") or Channel.ONLINE.value
+        language = self.language_codes.get(language.casefold(), language)
+        channel = (cells[self.channel_index].strip().casefold() if self.channel_index is not None else "") or Channel.ONLINE.value
         submitted = cells[self.submitted_index].strip() if self.submitted_index is not None else ""
         ok = True
         if len(uid) > 64 or "\x00" in uid:  # PostgreSQL cannot store a NUL character in text

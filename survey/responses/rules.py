@@ -176,11 +176,11 @@ _PLAIN_PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'",
 def fold_label(label: str) -> str:
     """Labels match whatever their case, spacing and quote or dash style ("Don’t know" is "don't know")."""
     folded = " ".join(unicodedata.normalize("NFKC", label).translate(_PLAIN_PUNCTUATION).split()).casefold()
-    return _AROUND_SEPARATOR.sub(";", folded)
+    return _AROUND_SEPARATOR.sub(r"\1", folded)
 
 
-#: Spaces beside a ';' in a label: "Drugs ; dealing" and "Drugs;dealing" are "Drugs; dealing".
-_AROUND_SEPARATOR = re.compile(r" ?; ?")
+#: Spaces beside a ';' or '/' in a label: "Drugs ; dealing" is "Drugs;dealing", "Speeding / racing" is "Speeding/racing".
+_AROUND_SEPARATOR = re.compile(r" ?([;/]) ?")
 
 
 def _label_lookup(labelled: Iterator[tuple[str, str]]) -> dict:

@@ -97,6 +97,8 @@ def import_responses_file(slug: str):
     if result.already_there:
         flash(ngettext("%(num)d row was imported before and was skipped.", "%(num)d rows were imported before and were skipped.",
                        result.already_there))
+    if result.blank_rows:
+        flash(ngettext("%(num)d blank row was skipped.", "%(num)d blank rows were skipped.", result.blank_rows))
     if result.without_id:
         flash(ngettext("%(num)d row had no response_id: uploading the file again would add it again.",
                        "%(num)d rows had no response_id: uploading the file again would add them again.", result.without_id), "error")
