@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as html_module
 import io
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 
 import openpyxl
@@ -311,6 +312,28 @@ def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client,
     page = client.get("/staff/analysis/?series=cs&question=priorities&by=ethnicity")
     assert page.status_code == 400
     assert "There is a problem" in page.get_data(as_text=True)
+
+
+def test_analysis_page_offers_the_series_questions_by_their_wording_and_only_breakdowns_that_work(series, app, runner, tmp_path, client, login):
+    import yaml
+
+    other = {**WAVE_2021, "slug": "other-2024", "series": "other", "wave": "2024",
+             "questions": [{"code": "ward", "type": "single", "text": "Ward?", "options": options(("a", "A"), ("b", "B"))}]}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other), encoding="utf-8")
+    assert runner.invoke(args=["survey", "load", str(tmp_path / "other.yaml")]).exit_code == 0
+    login("analyst")
+
+    def offered(name, series="cs"):
+        page = client.get(f"/staff/analysis/?series={series}").get_data(as_text=True)
+        select = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        return dict(re.findall(r'<option[^>]* value="([^"]*)"[^>]*>([^<]*)</option>', select))
+
+    # The latest wave's wording; no other series' questions; no sensitive one without the permission.
+    assert offered("question") == {"concerns": "concerns: Concerned?", "feel_safer": "feel_safer: Safer?",
+                                   "priorities": "priorities: Priorities?", "town": "town: Town?"}
+    # Priorities is single choice in 2021 only: a breakdown by it could only be refused.
+    assert offered("by") == {"": "No breakdown", "town": "town: Town?"}
+    assert offered("question", series="other") == {"ward": "ward: Ward?"}
 
 
 def test_analysis_page_without_surveys_says_what_to_do(client, login):

@@ -64,21 +64,32 @@ class SaveResultForm(FlaskForm):
 
 
 def build_comparison_form(session: Session, args, allow_sensitive: bool = False) -> ComparisonForm:
-    """The form with its choices read from the surveys. Sensitive questions (special category
-    data) are offered, to compare or to break down by, only to staff with the sensitive permission."""
+    """The form with its choices read from the surveys: the questions of the chosen series (the
+    first, before one is chosen), each shown with its wording in its latest wave. Sensitive
+    questions (special category data) are offered, to compare or to break down by, only to staff
+    with the sensitive permission; a breakdown only by a question that is single choice in every wave."""
     form = ComparisonForm(args)
     series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
     form.series.choices = [SelectChoice(code, code) for code in series]
+    chosen = form.series.data if form.series.data in series else next(iter(series), None)
     questions = session.execute(
-        select(Question.code, Question.type, Question.sensitive, Survey.wave)
+        select(Question.code, Question.type, Question.sensitive, Question.text, Survey.default_language)
         .join(Survey, Survey.id == Question.survey_id)
-        .order_by(Question.code)
+        .join(SurveySeries, SurveySeries.id == Survey.series_id)
+        .where(SurveySeries.code == chosen)
+        .order_by(Survey.wave)  # oldest first: the latest wording is the one kept
     ).all()
     # A code that is sensitive in any wave is sensitive in all: a comparison spans the waves.
     sensitive_codes = {row.code for row in questions if row.sensitive}
     questions = [row for row in questions if allow_sensitive or row.code not in sensitive_codes]
-    ranked = sorted({code for code, kind, _, _ in questions if kind != "text"})
-    form.question.choices = [SelectChoice(code, code) for code in ranked]
-    groups = sorted({code for code, kind, _, _ in questions if kind == "single"})
-    form.by.choices = [SelectChoice("", _l("No breakdown"))] + [SelectChoice(code, code) for code in groups]
+    wording = {row.code: (row.text or {}).get(row.default_language, "") for row in questions}
+    kinds: dict[str, set[str]] = {}
+    for row in questions:
+        kinds.setdefault(row.code, set()).add(row.type)
+
+    def choices(codes) -> list[SelectChoice]:
+        return [SelectChoice(code, f"{code}: {wording[code]}" if wording[code] else code) for code in sorted(codes)]
+
+    form.question.choices = choices(code for code, types in kinds.items() if "text" not in types)
+    form.by.choices = [SelectChoice("", _l("No breakdown"))] + choices(code for code, types in kinds.items() if types == {"single"})
     return form
