@@ -64,32 +64,39 @@ class SaveResultForm(FlaskForm):
 
 
 def build_comparison_form(session: Session, args, allow_sensitive: bool = False) -> ComparisonForm:
-    """The form with its choices read from the surveys: the questions of the chosen series (the
-    first, before one is chosen), each shown with its wording in its latest wave. Sensitive
-    questions (special category data) are offered, to compare or to break down by, only to staff
-    with the sensitive permission; a breakdown only by a question that is single choice in every wave."""
+    """The form with its choices read from the surveys, each question shown with its wording.
+
+    Every series' questions are offered (the page works without JavaScript, so the list cannot
+    follow the series picked until the form is sent); where the chosen series (else the first)
+    asks a code, its waves decide the wording (the latest) and whether a breakdown by it works
+    (single choice in every wave). Sensitive questions (special category data) are offered, to
+    compare or to break down by, only to staff with the sensitive permission.
+    """
     form = ComparisonForm(args)
     series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
     form.series.choices = [SelectChoice(code, code) for code in series]
     chosen = form.series.data if form.series.data in series else next(iter(series), None)
-    questions = session.execute(
-        select(Question.code, Question.type, Question.sensitive, Question.text, Survey.default_language)
+    rows = session.execute(
+        select(Question.code, Question.type, Question.sensitive, Question.text, Survey.default_language, SurveySeries.code.label("series"))
         .join(Survey, Survey.id == Question.survey_id)
         .join(SurveySeries, SurveySeries.id == Survey.series_id)
-        .where(SurveySeries.code == chosen)
-        .order_by(Survey.wave)  # oldest first: the latest wording is the one kept
+        .order_by(SurveySeries.code != chosen, Survey.wave.desc())  # the chosen series first, latest wave first
     ).all()
     # A code that is sensitive in any wave is sensitive in all: a comparison spans the waves.
-    sensitive_codes = {row.code for row in questions if row.sensitive}
-    questions = [row for row in questions if allow_sensitive or row.code not in sensitive_codes]
-    wording = {row.code: (row.text or {}).get(row.default_language, "") for row in questions}
-    kinds: dict[str, set[str]] = {}
-    for row in questions:
-        kinds.setdefault(row.code, set()).add(row.type)
+    sensitive_codes = {row.code for row in rows if row.sensitive}
+    asked: dict[str, list] = {}  # code -> its waves in the first series, in the order above, that asks it
+    for row in rows:
+        if allow_sensitive or row.code not in sensitive_codes:
+            waves = asked.setdefault(row.code, [])
+            if not waves or waves[0].series == row.series:
+                waves.append(row)
 
-    def choices(codes) -> list[SelectChoice]:
-        return [SelectChoice(code, f"{code}: {wording[code]}" if wording[code] else code) for code in sorted(codes)]
+    def choice(code: str) -> SelectChoice:
+        latest = asked[code][0]
+        wording = (latest.text or {}).get(latest.default_language, "")
+        return SelectChoice(code, f"{code}: {wording}" if wording else code)
 
-    form.question.choices = choices(code for code, types in kinds.items() if "text" not in types)
-    form.by.choices = [SelectChoice("", _l("No breakdown"))] + choices(code for code, types in kinds.items() if types == {"single"})
+    kinds = {code: {row.type for row in found} for code, found in asked.items()}
+    form.question.choices = [choice(code) for code in sorted(asked) if "text" not in kinds[code]]
+    form.by.choices = [SelectChoice("", _l("No breakdown"))] + [choice(code) for code in sorted(asked) if kinds[code] == {"single"}]
     return form
