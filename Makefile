@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 # `make serve`: gunicorn with WORKERS processes (default 2 per core + 1) listening on BIND.
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) + 1 )))
 BIND    ?= 127.0.0.1:8000
+# `make test`: pytest-xdist workers, one per core up to four (each has its own PostgreSQL database).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
 
 .PHONY: run serve test setup translations bytecode db demo admin extract-messages clean
 
@@ -26,7 +28,7 @@ serve: setup db  ## Serve with gunicorn (production): DATABASE_URL, SECRET_KEY, 
 		--max-requests 10000 --max-requests-jitter 1000 'app:create_app()'
 
 test: setup  ## Set up and run the whole suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(STAMP) translations bytecode
 

@@ -44,7 +44,38 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def postgres_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL  # empty means unset, as in .ci/run
+    """The PostgreSQL database for tests; under pytest-xdist, one per worker (each empties its tables)."""
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL  # empty means unset, as in .ci/run
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def worker_suffix() -> str:
+    """"_gw0" and so on under pytest-xdist, for names two workers must not share; "" otherwise."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
+_worker_databases: dict[str, str] = {}
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``url``'s database with this worker's suffix, created on the same server if it is missing."""
+    if url not in _worker_databases:
+        server = sa.make_url(url)
+        name = f"{server.database}_{worker}"
+        engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+                if not exists:
+                    connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.OperationalError:
+            pass  # unreachable: the tests that need it say so (skip_or_fail) when they first connect
+        finally:
+            engine.dispose()
+        _worker_databases[url] = server.set(database=name).render_as_string(hide_password=False)
+    return _worker_databases[url]
 
 
 _pg_prepared: dict[str, bool] = {}

@@ -16,9 +16,9 @@ from survey import create_app
 from survey.extensions import db
 from survey.schema_migrations import load_migrations
 
-from .conftest import TESTS, postgres_url, skip_or_fail
+from .conftest import TESTS, postgres_url, skip_or_fail, worker_suffix
 
-MIGRATION_DB = "safer_voices_migration_test"
+MIGRATION_DB = f"safer_voices_migration_test{worker_suffix()}"  # one per pytest-xdist worker
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
