@@ -62,19 +62,20 @@ _worker_databases: dict[str, str] = {}
 def _worker_database(url: str, worker: str) -> str:
     """``url``'s database with this worker's suffix, created on the same server if it is missing."""
     if url not in _worker_databases:
-        server = sa.make_url(url)
-        name = f"{server.database}_{worker}"
-        engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
-                if not exists:
-                    connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        except sa.exc.OperationalError:
-            pass  # unreachable: the tests that need it say so (skip_or_fail) when they first connect
-        finally:
-            engine.dispose()
-        _worker_databases[url] = server.set(database=name).render_as_string(hide_password=False)
+        given = sa.make_url(url)
+        name = f"{given.database}_{worker}"
+        for maintenance in (given, given.set(database="postgres")):  # the given database may not exist itself
+            engine = sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect() as connection:
+                    if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                break
+            except sa.exc.OperationalError:
+                continue  # unreachable: the tests that need it say so (skip_or_fail) when they first connect
+            finally:
+                engine.dispose()
+        _worker_databases[url] = given.set(database=name).render_as_string(hide_password=False)
     return _worker_databases[url]
 
 
