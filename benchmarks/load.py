@@ -389,13 +389,14 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used, from Linux's /proc; 0 if it has ended."""
+    """CPU time (user + system) a process has used, with that of its children that have ended
+    (PostgreSQL's postmaster collects its closed connections'), from Linux's /proc; 0 if it has ended."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:  # the name may be anything
             fields = stat.read().rsplit(")", 1)[1].split()
     except FileNotFoundError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return sum(int(ticks) for ticks in fields[11:15]) / _TICKS  # utime, stime, cutime, cstime
 
 
 def process_tree(pid: int) -> list[int]:
@@ -409,7 +410,7 @@ def processes_named(name: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text(encoding="ascii").strip() == name:
+                if (entry / "comm").read_text(encoding="utf-8", errors="replace").strip() == name:
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -418,7 +419,8 @@ def processes_named(name: str) -> list[int]:
 
 class CpuMeter:
     """CPU seconds spent during a run by this client, the gunicorn server (master and workers) and
-    the PostgreSQL server: where a submission's cost goes, since all three share the cores."""
+    PostgreSQL (every process named postgres on the machine): where a submission's cost goes,
+    since all three share the cores."""
 
     def __init__(self, server: Server, postgres: bool):
         self.server_pid, self.postgres = server.process.pid, postgres
@@ -434,15 +436,20 @@ class CpuMeter:
         """Milliseconds of CPU per item, by part, or "" where /proc cannot tell (not Linux)."""
         if not items or self.before is None or self.after is None:
             return ""
-        parts = {name: (self.after[name] - self.before[name]) * 1000 / items for name in self.after}
-        shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
+        parts = {
+            part: sum(seconds - self.before[part].get(pid, 0.0) for pid, seconds in after.items()) * 1000 / items
+            for part, after in self.after.items()
+        }
+        shown = ", ".join(f"{part} {ms:.2f}" for part, ms in parts.items())
         return f"CPU ms per item: {shown}; total {sum(parts.values()):.2f}"
 
-    def _sample(self) -> dict[str, float] | None:
+    def _sample(self) -> dict[str, dict[int, float]] | None:
+        """CPU seconds by part and process: a process that starts during the run counts from 0, one
+        that ends is counted by its parent (gunicorn's master, PostgreSQL's postmaster)."""
         try:
-            sample = {"client": time.process_time(), "server": sum(map(cpu_seconds, process_tree(self.server_pid)))}
+            sample = {"client": {0: time.process_time()}, "server": {pid: cpu_seconds(pid) for pid in process_tree(self.server_pid)}}
             if self.postgres:
-                sample["PostgreSQL"] = sum(map(cpu_seconds, processes_named("postgres")))
+                sample["PostgreSQL"] = {pid: cpu_seconds(pid) for pid in processes_named("postgres")}
             return sample
         except OSError:
             return None

@@ -108,16 +108,21 @@ def accept_large_form(max_bytes: int, max_parts: int = 1000) -> None:
 
 
 def form_is_utf8() -> bool:
-    """Whether a posted URL-encoded form is UTF-8 text, as every page here asks browsers to send it.
+    """Whether a posted form without file fields is UTF-8 text, as every page here asks browsers to send it.
 
-    Werkzeug keeps bytes that are not UTF-8 in the values as ``%XX`` instead of refusing them, so
-    a tampered or mis-encoded post would store a garbled answer without a word. Call before
-    ``request.form`` is read (the body is kept for it); may raise RequestEntityTooLarge as that does.
+    Werkzeug keeps bytes that are not UTF-8 as ``%XX`` in URL-encoded values, and as U+FFFD in
+    multipart ones, instead of refusing them: a tampered or mis-encoded post would store a
+    garbled answer without a word. Call before ``request.form`` is read (the body is kept for
+    it); may raise RequestEntityTooLarge as that does.
     """
-    if request.mimetype != "application/x-www-form-urlencoded":
+    if request.mimetype == "application/x-www-form-urlencoded":
+        decode = unquote_to_bytes
+    elif request.mimetype == "multipart/form-data":  # no file fields: the whole body is text
+        decode = bytes
+    else:
         return True
     try:
-        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+        decode(request.get_data(cache=True)).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True

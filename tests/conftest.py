@@ -63,16 +63,17 @@ def _worker_database(url: str, worker: str) -> str:
     """``url``'s database with this worker's suffix, created on the same server if it is missing."""
     if url not in _worker_databases:
         given = sa.make_url(url)
-        name = f"{given.database}_{worker}"
+        suffix = f"_{worker}"
+        name = given.database[: 63 - len(suffix)] + suffix  # PostgreSQL cuts names at 63 bytes: keep the suffix
         for maintenance in (given, given.set(database="postgres")):  # the given database may not exist itself
             engine = sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
             try:
                 with engine.connect() as connection:
                     if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
-                        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                        connection.execute(sa.text(f"CREATE DATABASE {engine.dialect.identifier_preparer.quote(name)}"))
                 break
-            except sa.exc.OperationalError:
-                continue  # unreachable: the tests that need it say so (skip_or_fail) when they first connect
+            except sa.exc.DBAPIError:
+                continue  # unreachable, or not allowed: the tests that need it say so (skip_or_fail) when they first connect
             finally:
                 engine.dispose()
         _worker_databases[url] = given.set(database=name).render_as_string(hide_password=False)

@@ -317,12 +317,15 @@ def test_analysis_page_refuses_breakdown_by_a_sensitive_question(series, client,
 def test_analysis_page_offers_questions_by_their_wording_and_only_breakdowns_that_work(series, app, runner, tmp_path, client, login):
     import yaml
 
-    other = {**WAVE_2021, "slug": "other-2024", "series": "other", "wave": "2024", "questions": [
-        {"code": "ward", "type": "single", "text": "Ward?", "options": options(("a", "A"), ("b", "B"))},
-        {"code": "priorities", "type": "single", "text": "Main priority?", "options": options(("a", "A"), ("b", "B"))},
-    ]}
-    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other), encoding="utf-8")
-    assert runner.invoke(args=["survey", "load", str(tmp_path / "other.yaml")]).exit_code == 0
+    def other_wave(wave, suffix):
+        return {**WAVE_2021, "slug": f"other-{wave.split()[-1]}", "series": "other", "wave": wave, "questions": [
+            {"code": "ward", "type": "single", "text": f"Ward{suffix}?", "options": options(("a", "A"), ("b", "B"))},
+            {"code": "priorities", "type": "single", "text": f"Main priority{suffix}?", "options": options(("a", "A"), ("b", "B"))},
+        ]}
+
+    for wave, suffix in (("Wave 10", ""), ("Wave 9", " (old wording)")):  # "Wave 10" is the later, though not as text
+        (tmp_path / "other.yaml").write_text(yaml.safe_dump(other_wave(wave, suffix)), encoding="utf-8")
+        assert runner.invoke(args=["survey", "load", str(tmp_path / "other.yaml")]).exit_code == 0
     login("analyst")
 
     def offered(name, series):
@@ -334,10 +337,11 @@ def test_analysis_page_offers_questions_by_their_wording_and_only_breakdowns_tha
     # the chosen series' latest wording; no sensitive question without the permission.
     assert offered("question", "cs") == {"concerns": "concerns: Concerned?", "feel_safer": "feel_safer: Safer?",
                                          "priorities": "priorities: Priorities?", "town": "town: Town?", "ward": "ward: Ward?"}
-    # cs asked priorities as single choice in 2021 only: a breakdown by it could only be refused there.
-    assert offered("by", "cs") == {"": "No breakdown", "town": "town: Town?", "ward": "ward: Ward?"}
-    assert offered("by", "other") == {"": "No breakdown", "priorities": "priorities: Main priority?", "town": "town: Town?",
-                                      "ward": "ward: Ward?"}
+    assert offered("question", "other")["priorities"] == "priorities: Main priority?"
+    # cs asked priorities as single choice in 2021 only, and never asked ward: breakdowns by them could only be refused.
+    assert offered("by", "cs") == {"": "No breakdown", "town": "town: Town?"}
+    assert offered("by", "other") == {"": "No breakdown", "priorities": "priorities: Main priority?", "ward": "ward: Ward?"}
+    assert client.get("/staff/analysis/?series=other&question=priorities&by=ward").status_code == 200
 
 
 def test_analysis_page_without_surveys_says_what_to_do(client, login):

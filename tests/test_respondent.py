@@ -228,6 +228,15 @@ def test_answers_not_sent_as_utf8_are_refused_not_stored_garbled(app, client, ma
     assert reply.status_code == 400
     assert "Your answers could not be read" in reply.get_data(as_text=True)
     assert response_count(app) == 0
+    boundary = "x-boundary"
+    parts = [(name, value) for name, values in answers.items() for value in (values if isinstance(values, list) else [values])]
+    multipart = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode("latin-1") + b"\r\n"
+        for name, value in parts
+    ) + f"--{boundary}--\r\n".encode()
+    refused = client.post("/s/town-test?lang=en", data=multipart, content_type=f"multipart/form-data; boundary={boundary}")
+    assert refused.status_code == 400 and "Your answers could not be read" in refused.get_data(as_text=True)
+    assert response_count(app) == 0
     utf8 = urlencode(answers, doseq=True)  # the same form sent as a browser sends it
     assert client.post("/s/town-test?lang=en", data=utf8, content_type="application/x-www-form-urlencoded").status_code == 303
     assert ("comments", None, None, None, "Café by the station") in stored_answers(app)

@@ -90,6 +90,12 @@ def test_blank_rows_are_skipped_and_counted_not_imported_as_empty_responses(app,
     assert refused.exit_code == 1
     assert "row 4, column town:" in refused.output
     assert response_count(app) == 2
+    # Empty lines above the header are not rows of answers: skipped, not counted.
+    above_header = write(tmp_path, "\n,,\nresponse_id,town,concerns/knives,concerns/asb\nr3,north,very,very\n", "above.csv")
+    result = import_csv(loaded, above_header)
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 response into town-test." in result.output and "blank" not in result.output
+    assert response_count(app) == 3
 
 
 def test_language_and_channel_are_read_in_any_case(app, loaded, tmp_path):
@@ -161,10 +167,10 @@ def test_rows_without_a_response_id_are_imported_with_a_warning_that_a_repeat_wo
     path = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr1,north,very,very\n,south,very,fairly\n")
     result = import_csv(loaded, path)
     assert result.exit_code == 0, result.output
-    assert "Imported 2 responses into town-test." in result.output
-    assert "1 of them had no response_id, so importing this file again would add them again." in result.output
+    assert "Imported 2 responses into town-test.\n1 of them had no response_id, so importing this file again would add them again." in result.output
     again = import_csv(loaded, path)
-    assert "Imported 1 response into town-test.\n1 row was imported before and was skipped." in again.output
+    assert "Imported 1 response into town-test.\n1 of them had no response_id" in again.output
+    assert "1 row was imported before and was skipped." in again.output
     with_ids = write(tmp_path, "response_id,town,concerns/knives,concerns/asb\nr9,north,very,very\n", "ids.csv")
     assert "no response_id" not in import_csv(loaded, with_ids).output
 
@@ -188,7 +194,7 @@ BAD_FILES = {
     "lines ending in CR alone": ("town,concerns/knives,concerns/asb\rnorth,very,very\r", "row 1: a line break outside quotes, or lines ending in a carriage return alone"),
     "header cell without a name": ("town,concerns/knives,concerns/asb,\nnorth,very,very,\n", "row 1, column 4: has no name"),
     "ragged row": ("town,concerns/knives,concerns/asb\nnorth,very\n", "row 2: has 2 cells but the header has 3"),
-    "bad channel": ("town,concerns/knives,concerns/asb,channel\nnorth,very,very,fax\n", "row 2, column channel: 'fax' is not one of"),
+    "bad channel": ("town,concerns/knives,concerns/asb,channel\nnorth,very,very,Fax\n", "row 2, column channel: 'Fax' is not one of"),
     "bad date": ("town,concerns/knives,concerns/asb,submitted_at\nnorth,very,very,yesterday\n", "row 2, column submitted_at: 'yesterday' is not a date"),
     "language not offered": ("town,concerns/knives,concerns/asb,language\nnorth,very,very,de\n", "row 2, column language: 'de' is not one of the survey's languages"),
     "duplicate column": ("town,town,concerns/knives,concerns/asb\nnorth,north,very,very\n", "row 1, column town: this column appears more than once"),
@@ -538,8 +544,8 @@ def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(ap
     assert "2 blank rows were skipped." in client.get("/staff/surveys/town-test/").get_data(as_text=True)
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "responses.import")).all()
-    assert [(event.user_email, event.details["added"], event.details["skipped"]) for event in events] == [
-        ("editor@council.example", 3, 0), ("editor@council.example", 0, 3), ("editor@council.example", 0, 0),
+    assert [(event.user_email, event.details["added"], event.details["skipped"], event.details["blank_rows"]) for event in events] == [
+        ("editor@council.example", 3, 0, 0), ("editor@council.example", 0, 3, 0), ("editor@council.example", 0, 0, 2),
     ]
 
 
@@ -598,5 +604,6 @@ def test_an_upload_of_more_rows_than_allowed_is_refused_whole(app, loaded, clien
     assert refused.status_code == 400
     assert "row 7: the file has more than 5 rows: import it with flask responses import" in refused.get_data(as_text=True)
     assert response_count(app) == 0
-    assert upload_responses(client, (header + "north,very,very\n" * 5).encode()).status_code == 303
+    # Blank lines (a spreadsheet's empty rows) are not responses and do not count towards the limit.
+    assert upload_responses(client, (header + "north,very,very\n,,\n" * 5).encode()).status_code == 303
     assert response_count(app) == 5

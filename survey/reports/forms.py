@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..i18n import _l
-from ..models import Question, Survey, SurveySeries
+from ..models import Question, Survey, SurveySeries, wave_order
 from .saved import TITLE_LENGTH
 
 
@@ -66,22 +66,26 @@ class SaveResultForm(FlaskForm):
 def build_comparison_form(session: Session, args, allow_sensitive: bool = False) -> ComparisonForm:
     """The form with its choices read from the surveys, each question shown with its wording.
 
-    Every series' questions are offered (the page works without JavaScript, so the list cannot
-    follow the series picked until the form is sent); where the chosen series (else the first)
-    asks a code, its waves decide the wording (the latest) and whether a breakdown by it works
-    (single choice in every wave). Sensitive questions (special category data) are offered, to
-    compare or to break down by, only to staff with the sensitive permission.
+    Every series' questions are offered to compare (the page works without JavaScript, so the
+    list cannot follow the series picked until the form is sent); where the chosen series (else
+    the first) asks a code, its latest wave gives the wording. Breakdowns are offered by the
+    questions the chosen series asks in every wave, as single choice. Sensitive questions (special
+    category data) are offered, to compare or to break down by, only to staff with the sensitive
+    permission.
     """
     form = ComparisonForm(args)
     series = session.scalars(select(SurveySeries.code).order_by(SurveySeries.code)).all()
     form.series.choices = [SelectChoice(code, code) for code in series]
     chosen = form.series.data if form.series.data in series else next(iter(series), None)
+    columns = (Question.code, Question.type, Question.sensitive, Question.text, Survey.default_language, Survey.wave)
     rows = session.execute(
-        select(Question.code, Question.type, Question.sensitive, Question.text, Survey.default_language, SurveySeries.code.label("series"))
+        select(*columns, SurveySeries.code.label("series"))
         .join(Survey, Survey.id == Question.survey_id)
         .join(SurveySeries, SurveySeries.id == Survey.series_id)
-        .order_by(SurveySeries.code != chosen, Survey.wave.desc())  # the chosen series first, latest wave first
     ).all()
+    # The chosen series first, then the others by code; in each, the latest wave first.
+    rows.sort(key=lambda row: wave_order(row.wave), reverse=True)
+    rows.sort(key=lambda row: (row.series != chosen, row.series))
     # A code that is sensitive in any wave is sensitive in all: a comparison spans the waves.
     sensitive_codes = {row.code for row in rows if row.sensitive}
     asked: dict[str, list] = {}  # code -> its waves in the first series, in the order above, that asks it
@@ -96,7 +100,12 @@ def build_comparison_form(session: Session, args, allow_sensitive: bool = False)
         wording = (latest.text or {}).get(latest.default_language, "")
         return SelectChoice(code, f"{code}: {wording}" if wording else code)
 
-    kinds = {code: {row.type for row in found} for code, found in asked.items()}
-    form.question.choices = [choice(code) for code in sorted(asked) if "text" not in kinds[code]]
-    form.by.choices = [SelectChoice("", _l("No breakdown"))] + [choice(code) for code in sorted(asked) if kinds[code] == {"single"}]
+    chosen_waves = {row.wave for row in rows if row.series == chosen}
+
+    def breaks_down(waves: list) -> bool:
+        """Asked by the chosen series in every wave, as single choice: a breakdown of any wave works."""
+        return waves[0].series == chosen and {row.wave for row in waves} == chosen_waves and all(row.type == "single" for row in waves)
+
+    form.question.choices = [choice(code) for code in sorted(asked) if all(row.type != "text" for row in asked[code])]
+    form.by.choices = [SelectChoice("", _l("No breakdown"))] + [choice(code) for code in sorted(asked) if breaks_down(asked[code])]
     return form

@@ -52,17 +52,19 @@ def import_command(slug: str, file: Path) -> None:
         except ImportBusy as error:
             fail(f"Nothing was imported from {file}: {error}. Run this again when it has finished;"
                  " rows it imported are then skipped.")
-    record("responses.import", f"survey {survey.slug}", file=file.name, added=result.added, skipped=result.already_there)
+    record("responses.import", f"survey {survey.slug}", file=file.name, added=result.added, skipped=result.already_there,
+           blank_rows=result.blank_rows)
     db.session.commit()
-    click.echo(ngettext("Imported %(num)d response into %(slug)s.", "Imported %(num)d responses into %(slug)s.", result.added, slug=survey.slug))
+    click.echo(ngettext("Imported %(num)d response into %(slug)s.", "Imported %(num)d responses into %(slug)s.", result.added,
+                        slug=survey.slug))
+    if result.without_id:
+        click.echo(f"{result.without_id} of them had no response_id, so importing this file again would add them again."
+                   " Give every row a response_id to make a repeated import safe.")
     if result.already_there:
         click.echo(ngettext("%(num)d row was imported before and was skipped.", "%(num)d rows were imported before and were skipped.",
                             result.already_there))
     if result.blank_rows:
         click.echo(ngettext("%(num)d blank row was skipped.", "%(num)d blank rows were skipped.", result.blank_rows))
-    if result.without_id:
-        click.echo(f"{result.without_id} of them had no response_id, so importing this file again would add them again."
-                   " Give every row a response_id to make a repeated import safe.")
 
 
 @responses_cli.command("export")

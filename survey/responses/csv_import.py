@@ -332,22 +332,27 @@ def _read_rows(stream: BinaryIO, problems: _Problems, max_rows: int | None, resu
     """(row number, cells) per record; encoding and quoting errors become problems and stop the read.
 
     Rows are records, as in every other problem: a quoted cell may span lines, so an encoding
-    problem gives the line of the file as well. Rows after the header with nothing in any cell
-    (a spreadsheet saves its empty lines as ",,,") are skipped and counted: they are not responses.
+    problem gives the line of the file as well. Rows with nothing in any cell (a spreadsheet
+    saves its empty lines as ",,,") are skipped: they are not responses. Those after the header
+    are counted in ``result``; they do not count towards ``max_rows``.
     """
     reader = csv.reader(_decoded_lines(stream), strict=True)
-    row_number = 0
+    row_number = data_rows = 0
+    header_read = False
     try:
         for cells in reader:
             row_number += 1
-            if max_rows is not None and row_number > max_rows + 1:  # the header is row 1
-                problems.add(row_number, "", _("the file has more than %(count)s rows: import it with flask responses import",
-                                               count=f"{max_rows:,}"))
-                return
-            if row_number > 1 and not any(cell.strip() for cell in cells):
-                result.blank_rows += 1
-            elif cells:
-                yield row_number, cells
+            if not any(cell.strip() for cell in cells):
+                result.blank_rows += header_read
+                continue
+            if header_read:
+                data_rows += 1
+                if max_rows is not None and data_rows > max_rows:
+                    problems.add(row_number, "", _("the file has more than %(count)s rows: import it with flask responses import",
+                                                   count=f"{max_rows:,}"))
+                    return
+            header_read = True
+            yield row_number, cells
     except _NotUtf8 as error:
         problems.add(row_number + 1, "", _("not UTF-8 text (line %(line)d of the file, byte %(byte)d of the line); save the file as CSV UTF-8",
                                            line=error.line_number, byte=error.byte))
@@ -501,7 +506,8 @@ class _RowParser:
         uid = _undo_formula_guard(uid) or uuid.uuid4().hex
         language = (cells[self.language_index].strip() if self.language_index is not None else "") or survey.default_language
         language = self.language_codes.get(language.casefold(), language)
-        channel = (cells[self.channel_index].strip().casefold() if self.channel_index is not None else "") or Channel.ONLINE.value
+        written_channel = cells[self.channel_index].strip() if self.channel_index is not None else ""
+        channel = written_channel.casefold() or Channel.ONLINE.value
         submitted = cells[self.submitted_index].strip() if self.submitted_index is not None else ""
         ok = True
         if len(uid) > 64 or "\x00" in uid:  # PostgreSQL cannot store a NUL character in text
@@ -521,7 +527,7 @@ class _RowParser:
             if channel not in _CHANNELS:
                 if problems is None:
                     return None
-                problems.add(row_number, "channel", _("'%(channel)s' is not one of online, paper, event, phone", channel=channel))
+                problems.add(row_number, "channel", _("'%(channel)s' is not one of online, paper, event, phone", channel=written_channel))
                 ok = False
             if ok:
                 language_channel = self.language_channel[(language, channel)] = f"{_json_string(language)},{_json_string(channel)}"

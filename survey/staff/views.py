@@ -91,7 +91,8 @@ def import_responses_file(slug: str):
         return _import_refused(survey, problems, error.total)
     except ImportBusy as error:
         return _import_refused(survey, [str(error)], 1, status=409)
-    record("responses.import", f"survey {survey.slug}", file=upload.filename, added=result.added, skipped=result.already_there)
+    record("responses.import", f"survey {survey.slug}", file=upload.filename, added=result.added, skipped=result.already_there,
+           blank_rows=result.blank_rows)
     db.session.commit()
     flash(ngettext("Imported %(num)d response.", "Imported %(num)d responses.", result.added))
     if result.already_there:
