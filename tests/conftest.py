@@ -46,8 +46,8 @@ def pytest_sessionfinish(session, exitstatus):
 def postgres_url() -> str:
     """The PostgreSQL database for tests; under pytest-xdist, one per worker (each empties its tables)."""
     url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL  # empty means unset, as in .ci/run
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return _worker_database(url, worker) if worker else url
+    suffix = worker_suffix()
+    return _worker_database(url, suffix) if suffix else url
 
 
 def worker_suffix() -> str:
@@ -59,11 +59,10 @@ def worker_suffix() -> str:
 _worker_databases: dict[str, str] = {}
 
 
-def _worker_database(url: str, worker: str) -> str:
+def _worker_database(url: str, suffix: str) -> str:
     """``url``'s database with this worker's suffix, created on the same server if it is missing."""
     if url not in _worker_databases:
         given = sa.make_url(url)
-        suffix = f"_{worker}"
         name = given.database[: 63 - len(suffix)] + suffix  # PostgreSQL cuts names at 63 bytes: keep the suffix
         for maintenance in (given, given.set(database="postgres")):  # the given database may not exist itself
             engine = sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
