@@ -57,13 +57,18 @@ def begin_bulk_load() -> None:
     (the CSV import: its survey's own questions and options, responses it numbered itself): on
     SQLite its rows are not checked against their foreign keys one by one, which is a fifth of a
     large import's time (the rows are not re-verified later). Key checks are switched back on when
-    the connection goes back to the pool. No difference on PostgreSQL. Call before the session
-    has begun a transaction.
+    the connection goes back to the pool. On PostgreSQL the writer may do the same where the
+    role is allowed to (see ``csv_import``). Call before the session has begun a transaction.
     """
     session = db.session()
     if session.in_transaction():
         raise RuntimeError("begin_bulk_load() must begin the session's transaction")
     session.connection(execution_options={_KEYS_CHECKED_BY_WRITER: True})
+
+
+def in_bulk_load(connection: Connection) -> bool:
+    """Whether this connection's transaction was begun by :func:`begin_bulk_load`."""
+    return bool(connection.get_execution_options().get(_KEYS_CHECKED_BY_WRITER))
 
 
 def statements_without_transaction() -> None:

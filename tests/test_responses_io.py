@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import AuditEvent
 
-from .conftest import TESTS, form_tokens, response_count, sign_in
+from .conftest import TESTS, form_tokens, response_count, sign_in, worker_suffix
 
 EVERY_FEATURE = str(TESTS / "data" / "every-feature.yaml")
 HEADER = "response_id,submitted_at,language,channel,town,priorities,concerns/knives,concerns/asb,ethnicity,comments"
@@ -379,6 +379,18 @@ def test_export_without_sensitive_leaves_out_free_text_and_sensitive_questions(a
     assert "comments" not in header and "ethnicity" not in header and "town" in header
 
 
+def _assert_keys_are_checked() -> None:
+    """An answer pointing at an option that does not exist is refused (in the app context)."""
+    response_id, survey_id, question_id = db.session.execute(sa.text(
+        "SELECT a.response_id, a.survey_id, a.question_id FROM answers a WHERE a.option_id IS NOT NULL LIMIT 1"
+    )).one()
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.text(
+            "INSERT INTO answers (response_id, survey_id, question_id, option_id) VALUES (:r, :s, :q, 999999)"
+        ), {"r": response_id, "s": survey_id, "q": question_id})
+    db.session.rollback()
+
+
 def test_an_import_leaves_every_key_whole_and_keys_are_checked_again_afterwards(app, loaded, tmp_path):
     """The CLI's import writes without SQLite checking each key (it vouches for them): the stored
     rows must still satisfy every foreign key, and the next transaction must check keys again."""
@@ -389,14 +401,7 @@ def test_an_import_leaves_every_key_whole_and_keys_are_checked_again_afterwards(
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
             assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-        response_id, survey_id, question_id = db.session.execute(sa.text(
-            "SELECT a.response_id, a.survey_id, a.question_id FROM answers a WHERE a.option_id IS NOT NULL LIMIT 1"
-        )).one()
-        with pytest.raises(sa.exc.IntegrityError):
-            db.session.execute(sa.text(
-                "INSERT INTO answers (response_id, survey_id, question_id, option_id) VALUES (:r, :s, :q, 999999)"
-            ), {"r": response_id, "s": survey_id, "q": question_id})
-        db.session.rollback()
+        _assert_keys_are_checked()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # keys are switched off only on SQLite
@@ -424,6 +429,103 @@ def test_begin_bulk_load_refuses_a_session_that_has_begun(app):
         db.session.execute(sa.text("SELECT 1"))
         with pytest.raises(RuntimeError, match="must begin"):
             begin_bulk_load()
+
+
+def _bulk_import_watching_key_checks(app, rows: int = 300, role: str | None = None) -> list[str]:
+    """Import ``rows`` rows as the CLI does (begin_bulk_load), optionally as ``role``; return
+    session_replication_role as seen after each batch and after the import, then roll back."""
+    from survey.database import begin_bulk_load
+    from survey.responses.csv_import import import_responses
+
+    data = ("response_id,town,concerns/knives,concerns/asb\n" + "".join(f"k{n},north,very,very\n" for n in range(rows))).encode()
+    seen = []
+
+    def role_now(_position=None):
+        seen.append(db.session.connection().scalar(sa.text("SELECT current_setting('session_replication_role')")))
+
+    begin_bulk_load()
+    if role:
+        db.session.execute(sa.text(f'SET LOCAL ROLE "{role}"'))
+    result = import_responses(_town_test(app), io.BytesIO(data), progress=role_now, batch_size=100)
+    role_now()
+    assert result.added == rows
+    db.session.rollback()
+    return seen
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite's bulk load is tested above
+def test_a_postgresql_bulk_import_skips_key_checks_while_it_writes_and_locks_what_they_would_lock(app, loaded):
+    from survey.responses.csv_import import import_responses
+
+    with app.app_context():
+        if db.session.scalar(sa.text("SELECT current_setting('is_superuser')")) != "on":
+            pytest.skip("TEST_DATABASE_URL's role is not a superuser: the import keeps its key checks (tested below)")
+        db.session.rollback()
+        # Switched off per batch, back on once the rows are written (for the audit record and the rest).
+        seen = _bulk_import_watching_key_checks(app)
+        assert seen == ["replica"] * 3 + ["origin"] * 2  # after each of 3 batches, at the end (progress), after return
+
+        # While the import runs, nothing it points at can be deleted: what the key checks' locks guaranteed.
+        option_id = db.session.scalar(sa.text(
+            "SELECT o.id FROM options o JOIN questions q ON q.id = o.question_id JOIN surveys s ON s.id = q.survey_id"
+            " WHERE s.slug = 'town-test' AND q.code = 'town' AND o.code = 'north'"
+        ))
+        db.session.rollback()
+        refused = []
+
+        def try_deleting(_position):
+            if refused:
+                return
+            with db.engine.connect() as other:
+                other.execute(sa.text("SET lock_timeout = '200ms'"))
+                with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                    other.execute(sa.text("DELETE FROM options WHERE id = :id"), {"id": option_id})
+                other.rollback()
+            refused.append(True)
+
+        from survey.database import begin_bulk_load
+
+        begin_bulk_load()
+        data = ("town,concerns/knives,concerns/asb\n" + "north,very,very\n" * 250).encode()
+        assert import_responses(_town_test(app), io.BytesIO(data), progress=try_deleting, batch_size=100).added == 250
+        db.session.commit()
+        assert refused == [True]
+        # And the keys are checked again in the next transaction.
+        _assert_keys_are_checked()
+    assert response_count(app) == 250
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_role_may_skip_key_checks_only_once_granted_the_setting(app, loaded):
+    """An app role that is not a superuser imports with every key checked, until an administrator
+    runs the GRANT in docs/deploy.md (PostgreSQL 15 and later)."""
+    role = f"safer_voices_importer{worker_suffix()}"
+    with app.app_context():
+        if db.session.scalar(sa.text("SELECT current_setting('is_superuser')")) != "on":
+            pytest.skip("creating a role for this test needs a superuser")
+        if db.session.scalar(sa.text("SELECT current_setting('server_version_num')::integer")) < 150000:
+            pytest.skip("GRANT SET ON PARAMETER needs PostgreSQL 15")
+        for statement in (
+            f'DROP ROLE IF EXISTS "{role}"',
+            f'CREATE ROLE "{role}" NOLOGIN',
+            f'GRANT USAGE ON SCHEMA public TO "{role}"',
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+            f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        ):
+            db.session.execute(sa.text(statement))
+        db.session.commit()
+        try:
+            assert _bulk_import_watching_key_checks(app, role=role) == ["origin"] * 5
+            db.session.execute(sa.text(f'GRANT SET ON PARAMETER session_replication_role TO "{role}"'))
+            db.session.commit()
+            assert _bulk_import_watching_key_checks(app, role=role) == ["replica"] * 3 + ["origin"] * 2
+        finally:
+            db.session.rollback()
+            db.session.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            db.session.execute(sa.text(f'REVOKE SET ON PARAMETER session_replication_role FROM "{role}"'))
+            db.session.execute(sa.text(f'DROP ROLE "{role}"'))
+            db.session.commit()
+    assert response_count(app) == 0
 
 
 def test_an_id_imported_before_and_repeated_in_the_file_is_reported_not_skipped_twice(app, loaded, tmp_path):

@@ -38,6 +38,7 @@ from sqlalchemy import func, select, text
 
 from analysis.spreadsheet import FORMULA_PREFIXES
 
+from ..database import in_bulk_load
 from ..definitions.schema import EARLIEST_DATE, RESPONSE_FILE_COLUMNS
 from ..extensions import db
 from ..i18n import _, _l
@@ -218,7 +219,7 @@ def import_responses(
     problems = problems.merged(written)
     if problems.total:
         _fail(problems)
-    writer.drop_temporary_tables()
+    writer.finish()
     if progress:
         progress(stream.tell())
     return result
@@ -628,6 +629,7 @@ class _BatchWriter:
             slug = survey.slug
             db.session.rollback()
             raise ImportBusy(_("another import into survey '%(slug)s' is running", slug=slug))
+        self.key_triggers_off = self.dialect == "postgresql" and in_bulk_load(self.connection) and _key_triggers_switched_off(self.connection, survey.id)
         self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
@@ -670,13 +672,16 @@ class _BatchWriter:
             cursor.close()
         return kinds
 
-    def drop_temporary_tables(self) -> None:
+    def finish(self) -> None:
+        """Drop the temporary tables and switch key checks back on, for the rest of the transaction."""
         schema = "pg_temp" if self.dialect == "postgresql" else "temp"
         cursor = self._cursor()
         try:
             cursor.execute(f"DROP TABLE {schema}.{_KINDS}")
             if self.remembers_known_ids:
                 cursor.execute(f"DROP TABLE {schema}.{_KNOWN}")
+            if self.key_triggers_off:
+                cursor.execute("SET LOCAL session_replication_role = origin")
         finally:
             cursor.close()
 
@@ -828,6 +833,35 @@ class _BatchWriter:
             prepare=False,
         )
         return True
+
+
+def _key_triggers_switched_off(connection, survey_id: int) -> bool:
+    """On PostgreSQL, switch this transaction's foreign-key checks off, if the role may; True if it did.
+
+    Checking an answer's keys runs a query and locks the rows it points at, per answer: two
+    thirds of a large import's time. A bulk load vouches for its keys (``begin_bulk_load``): they
+    are the survey's own ids, read in this transaction, and responses it has just inserted. The
+    one thing the checks would add, that those rows cannot be deleted until the import commits,
+    is had here by locking them once, as the checks would. Unique indexes and CHECK constraints
+    still apply. ``session_replication_role = replica`` is how pg_restore --disable-triggers does
+    it: it needs a superuser or, from PostgreSQL 15, ``GRANT SET ON PARAMETER
+    session_replication_role`` to the app's role (docs/deploy.md); without it the checks run.
+    """
+    if connection.scalar(text("SELECT current_setting('is_superuser')")) != "on":
+        if connection.scalar(text("SELECT current_setting('server_version_num')::integer")) < 150000:
+            return False
+        if not connection.scalar(text("SELECT has_parameter_privilege('session_replication_role', 'SET')")):
+            return False
+    survey = {"survey": survey_id}
+    connection.execute(text("SELECT 1 FROM surveys WHERE id = :survey FOR KEY SHARE"), survey)
+    connection.execute(text("SELECT 1 FROM questions WHERE survey_id = :survey FOR KEY SHARE"), survey)
+    for table in ("options", "matrix_items", "scale_points"):
+        connection.execute(
+            text(f"SELECT 1 FROM {table} WHERE question_id IN (SELECT id FROM questions WHERE survey_id = :survey) FOR KEY SHARE"),
+            survey,
+        )
+    connection.execute(text("SET LOCAL session_replication_role = replica"))
+    return True
 
 
 def _sqlite_timestamp(moment: datetime) -> str:
