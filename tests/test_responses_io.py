@@ -649,6 +649,11 @@ def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(ap
     assert [(event.user_email, event.details["added"], event.details["skipped"], event.details["blank_rows"]) for event in events] == [
         ("editor@council.example", 3, 0, 0), ("editor@council.example", 0, 3, 0), ("editor@council.example", 0, 0, 2),
     ]
+    # The upload is a bulk load like the command's: its keys are whole and checked again afterwards.
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        _assert_keys_are_checked()
 
 
 def test_a_bad_upload_lists_its_problems_by_row_and_column_and_stores_nothing(app, loaded, client, login):

@@ -9,6 +9,7 @@ from ..accounts.access import Permission, has_permission, requires
 from ..definitions import DefinitionError, read_definition_bytes
 from ..definitions.store import definition_from_survey, dump_definition
 from ..audit import record
+from ..database import begin_bulk_load
 from ..extensions import csrf, db
 from ..i18n import _, ngettext
 from ..models import InvalidTransition, Survey
@@ -84,6 +85,10 @@ def import_responses_file(slug: str):
         problems = [message for messages in form.errors.values() for message in messages]
         return _import_refused(survey, problems, len(problems))
     upload = form.file.data
+    # The import vouches for its keys, as the command's does, in a transaction of its own.
+    db.session.commit()
+    begin_bulk_load()
+    survey = get_survey_or_404(slug)
     try:
         result = import_responses(survey, upload.stream, max_rows=current_app.config["RESPONSES_UPLOAD_ROWS"])
     except ImportFailed as error:
