@@ -379,8 +379,25 @@ def test_export_without_sensitive_leaves_out_free_text_and_sensitive_questions(a
     assert "comments" not in header and "ethnicity" not in header and "town" in header
 
 
-def _assert_keys_are_checked() -> None:
-    """An answer pointing at an option that does not exist is refused (in the app context)."""
+_DANGLING_KEYS = """
+SELECT (SELECT count(*) FROM responses r WHERE NOT EXISTS (SELECT 1 FROM surveys s WHERE s.id = r.survey_id))
+     + (SELECT count(*) FROM answers a WHERE NOT EXISTS (
+           SELECT 1 FROM responses r WHERE r.id = a.response_id AND r.survey_id = a.survey_id))
+     + (SELECT count(*) FROM answers a WHERE NOT EXISTS (
+           SELECT 1 FROM questions q WHERE q.id = a.question_id AND q.survey_id = a.survey_id))
+     + (SELECT count(*) FROM answers a WHERE a.option_id IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM options o WHERE o.id = a.option_id AND o.question_id = a.question_id))
+     + (SELECT count(*) FROM answers a WHERE a.item_id IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM matrix_items i WHERE i.id = a.item_id AND i.question_id = a.question_id))
+     + (SELECT count(*) FROM answers a WHERE a.scale_point_id IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM scale_points p WHERE p.id = a.scale_point_id AND p.question_id = a.question_id))
+"""
+
+
+def _assert_keys_whole_and_checked() -> None:
+    """No stored row points at nothing, and an answer pointing at a missing option is refused
+    (in the app context, in a transaction of its own)."""
+    assert db.session.scalar(sa.text(_DANGLING_KEYS)) == 0
     response_id, survey_id, question_id = db.session.execute(sa.text(
         "SELECT a.response_id, a.survey_id, a.question_id FROM answers a WHERE a.option_id IS NOT NULL LIMIT 1"
     )).one()
@@ -401,7 +418,7 @@ def test_an_import_leaves_every_key_whole_and_keys_are_checked_again_afterwards(
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
             assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-        _assert_keys_are_checked()
+        _assert_keys_whole_and_checked()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # keys are switched off only on SQLite
@@ -453,6 +470,12 @@ def _bulk_import_watching_key_checks(app, rows: int = 300, role: str | None = No
     return seen
 
 
+_DELETE_TOWN_TEST_ROW = (
+    "DELETE FROM {table} WHERE id = (SELECT t.id FROM {table} t JOIN questions q ON q.id = t.{key} JOIN surveys s ON s.id = q.survey_id"
+    " WHERE s.slug = 'town-test' AND {where})"
+)
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite's bulk load is tested above
 def test_a_postgresql_bulk_import_skips_key_checks_while_it_writes_and_locks_what_they_would_lock(app, loaded):
     from survey.responses.csv_import import import_responses
@@ -466,22 +489,27 @@ def test_a_postgresql_bulk_import_skips_key_checks_while_it_writes_and_locks_wha
         assert seen == ["replica"] * 3 + ["origin"] * 2  # after each of 3 batches, at the end (progress), after return
 
         # While the import runs, nothing it points at can be deleted: what the key checks' locks guaranteed.
-        option_id = db.session.scalar(sa.text(
-            "SELECT o.id FROM options o JOIN questions q ON q.id = o.question_id JOIN surveys s ON s.id = q.survey_id"
-            " WHERE s.slug = 'town-test' AND q.code = 'town' AND o.code = 'north'"
-        ))
-        db.session.rollback()
+        deletions = {
+            "survey": "DELETE FROM surveys WHERE slug = 'town-test'",
+            "question": _DELETE_TOWN_TEST_ROW.format(table="questions", key="id", where="q.code = 'town'"),
+            "option": _DELETE_TOWN_TEST_ROW.format(table="options", key="question_id", where="q.code = 'town' AND t.code = 'north'"),
+            "item": _DELETE_TOWN_TEST_ROW.format(table="matrix_items", key="question_id", where="q.code = 'concerns' AND t.code = 'asb'"),
+            "scale point": _DELETE_TOWN_TEST_ROW.format(table="scale_points", key="question_id", where="q.code = 'concerns' AND t.code = 'not_very'"),
+        }
         refused = []
 
         def try_deleting(_position):
             if refused:
                 return
-            with db.engine.connect() as other:
-                other.execute(sa.text("SET lock_timeout = '200ms'"))
-                with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
-                    other.execute(sa.text("DELETE FROM options WHERE id = :id"), {"id": option_id})
-                other.rollback()
-            refused.append(True)
+            for what, statement in deletions.items():
+                with db.engine.connect() as other:
+                    other.execute(sa.text("SET lock_timeout = '200ms'"))
+                    try:
+                        other.execute(sa.text(statement))
+                    except sa.exc.OperationalError as error:
+                        assert "lock timeout" in str(error)
+                        refused.append(what)
+                    other.rollback()
 
         from survey.database import begin_bulk_load
 
@@ -489,10 +517,40 @@ def test_a_postgresql_bulk_import_skips_key_checks_while_it_writes_and_locks_wha
         data = ("town,concerns/knives,concerns/asb\n" + "north,very,very\n" * 250).encode()
         assert import_responses(_town_test(app), io.BytesIO(data), progress=try_deleting, batch_size=100).added == 250
         db.session.commit()
-        assert refused == [True]
-        # And the keys are checked again in the next transaction.
-        _assert_keys_are_checked()
+        assert refused == list(deletions)
+        # And the keys are whole, and checked again in the next transaction.
+        _assert_keys_whole_and_checked()
     assert response_count(app) == 250
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_row_deleted_after_the_survey_was_read_keeps_the_key_checks_on_and_the_import_is_refused(app, loaded, monkeypatch):
+    """Under READ COMMITTED a staff edit can delete an item between the import reading the survey
+    and locking what it will point at: the lock then finds a row missing, and the checks stay on."""
+    import psycopg
+
+    from survey.database import begin_bulk_load
+    from survey.responses import csv_import
+
+    define_kinds = csv_import._BatchWriter.define_kinds
+
+    def define_kinds_after_an_edit(writer, fields):
+        with db.engine.begin() as other:  # committed before the import locks anything
+            other.execute(sa.text(_DELETE_TOWN_TEST_ROW.format(table="matrix_items", key="question_id", where="q.code = 'concerns' AND t.code = 'asb'")))
+        return define_kinds(writer, fields)
+
+    monkeypatch.setattr(csv_import._BatchWriter, "define_kinds", define_kinds_after_an_edit)
+    data = ("town,concerns/knives,concerns/asb\n" + "north,very,very\n" * 20).encode()
+    with app.app_context():
+        if db.session.scalar(sa.text("SELECT current_setting('is_superuser')")) != "on":
+            pytest.skip("TEST_DATABASE_URL's role is not a superuser: the import keeps its key checks anyway")
+        db.session.rollback()
+        begin_bulk_load()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            csv_import.import_responses(_town_test(app), io.BytesIO(data))
+        db.session.rollback()
+        assert db.session.scalar(sa.text(_DANGLING_KEYS)) == 0
+    assert response_count(app) == 0
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -629,7 +687,18 @@ def upload_responses(client, content: bytes, *, name: str = "earlier.csv", token
     return client.post("/staff/surveys/town-test/responses", data={"csrf_token": token, "file": (io.BytesIO(content), name)})
 
 
-def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(app, loaded, client, login):
+def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(app, loaded, client, login, monkeypatch):
+    from survey.database import in_bulk_load
+    from survey.responses import csv_import
+
+    bulk_loads = []
+    start_writer = csv_import._BatchWriter.__init__
+
+    def start_writer_noting_bulk_load(writer, survey):
+        start_writer(writer, survey)
+        bulk_loads.append(in_bulk_load(writer.connection))
+
+    monkeypatch.setattr(csv_import._BatchWriter, "__init__", start_writer_noting_bulk_load)
     login("editor")
     content = ("\n".join([HEADER, *GOOD_ROWS]) + "\n").encode()
     uploaded = upload_responses(client, content)
@@ -650,10 +719,11 @@ def test_responses_uploaded_on_the_survey_page_are_imported_once_and_recorded(ap
         ("editor@council.example", 3, 0, 0), ("editor@council.example", 0, 3, 0), ("editor@council.example", 0, 0, 2),
     ]
     # The upload is a bulk load like the command's: its keys are whole and checked again afterwards.
+    assert bulk_loads == [True, True, True]
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
-        _assert_keys_are_checked()
+        _assert_keys_whole_and_checked()
 
 
 def test_a_bad_upload_lists_its_problems_by_row_and_column_and_stores_nothing(app, loaded, client, login):

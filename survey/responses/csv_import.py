@@ -629,7 +629,8 @@ class _BatchWriter:
             slug = survey.slug
             db.session.rollback()
             raise ImportBusy(_("another import into survey '%(slug)s' is running", slug=slug))
-        self.key_triggers_off = self.dialect == "postgresql" and in_bulk_load(self.connection) and _key_triggers_switched_off(self.connection, survey.id)
+        self.may_skip_key_checks = self.dialect == "postgresql" and in_bulk_load(self.connection) and _may_skip_key_checks(self.connection)
+        self.key_triggers_off = False
         self.started = datetime.now(timezone.utc)
         self.first_new_id = (self.connection.scalar(select(func.coalesce(func.max(Response.id), 0))) or 0) + 1
         self.next_id = self.first_new_id
@@ -664,6 +665,8 @@ class _BatchWriter:
                 cursor.execute(f"CREATE TEMPORARY TABLE {_KINDS} {columns} ON COMMIT DROP")
                 cursor.executemany(f"INSERT INTO pg_temp.{_KINDS} VALUES (%s, %s, %s, %s, %s)", [(n, *k) for k, n in kinds.items()])
                 cursor.execute(f"ANALYZE pg_temp.{_KINDS}")
+                if self.may_skip_key_checks:
+                    self.key_triggers_off = _lock_kinds_and_skip_key_checks(cursor, self.survey_id, kinds)
             else:
                 cursor.execute(f"DROP TABLE IF EXISTS temp.{_KINDS}")
                 cursor.execute(f"CREATE TEMPORARY TABLE {_KINDS} {columns}")
@@ -835,32 +838,47 @@ class _BatchWriter:
         return True
 
 
-def _key_triggers_switched_off(connection, survey_id: int) -> bool:
-    """On PostgreSQL, switch this transaction's foreign-key checks off, if the role may; True if it did.
+def _may_skip_key_checks(connection) -> bool:
+    """Whether this PostgreSQL role may switch its transaction's foreign-key triggers off.
+
+    ``session_replication_role`` needs a superuser or, from PostgreSQL 15, ``GRANT SET ON
+    PARAMETER session_replication_role`` to the app's role (docs/deploy.md).
+    """
+    if connection.scalar(text("SELECT current_setting('is_superuser')")) == "on":
+        return True
+    if connection.scalar(text("SELECT current_setting('server_version_num')::integer")) < 150000:
+        return False
+    return bool(connection.scalar(text("SELECT has_parameter_privilege('session_replication_role', 'SET')")))
+
+
+def _lock_kinds_and_skip_key_checks(cursor, survey_id: int, kinds: dict[tuple, int]) -> bool:
+    """Lock every row the import's answers will point at, then switch this transaction's
+    foreign-key triggers off (PostgreSQL); True if it did.
 
     Checking an answer's keys runs a query and locks the rows it points at, per answer: two
-    thirds of a large import's time. A bulk load vouches for its keys (``begin_bulk_load``): they
-    are the survey's own ids, read in this transaction, and responses it has just inserted. The
-    one thing the checks would add, that those rows cannot be deleted until the import commits,
-    is had here by locking them once, as the checks would. Unique indexes and CHECK constraints
-    still apply. ``session_replication_role = replica`` is how pg_restore --disable-triggers does
-    it: it needs a superuser or, from PostgreSQL 15, ``GRANT SET ON PARAMETER
-    session_replication_role`` to the app's role (docs/deploy.md); without it the checks run.
+    thirds of a large import's time. The import's keys are its survey's questions, options,
+    items and scale points, numbered in ``import_answer_kinds``, and responses it inserts itself.
+    Locking those rows once, as the checks would, keeps them from being deleted until the import
+    commits. Each lock must find every row it names: one deleted since the survey was read (which
+    under READ COMMITTED can happen) leaves the checks on, to refuse the import. Unique indexes
+    and CHECK constraints apply either way.
     """
-    if connection.scalar(text("SELECT current_setting('is_superuser')")) != "on":
-        if connection.scalar(text("SELECT current_setting('server_version_num')::integer")) < 150000:
+    table = f"pg_temp.{_KINDS}"
+    locks = [
+        ("SELECT 1 FROM surveys WHERE id = %(survey)s FOR KEY SHARE", 1),
+        (f"SELECT 1 FROM questions WHERE survey_id = %(survey)s AND id IN (SELECT question_id FROM {table}) FOR KEY SHARE",
+         len({kind[0] for kind in kinds})),
+    ]
+    for position, name, column in ((1, "options", "option_id"), (2, "matrix_items", "item_id"), (3, "scale_points", "scale_point_id")):
+        locks.append((
+            f"SELECT 1 FROM {name} WHERE (question_id, id) IN (SELECT question_id, {column} FROM {table}) FOR KEY SHARE",
+            len({(kind[0], kind[position]) for kind in kinds if kind[position] is not None}),
+        ))
+    for statement, rows in locks:
+        cursor.execute(statement, {"survey": survey_id}, prepare=False)
+        if cursor.rowcount != rows:
             return False
-        if not connection.scalar(text("SELECT has_parameter_privilege('session_replication_role', 'SET')")):
-            return False
-    survey = {"survey": survey_id}
-    connection.execute(text("SELECT 1 FROM surveys WHERE id = :survey FOR KEY SHARE"), survey)
-    connection.execute(text("SELECT 1 FROM questions WHERE survey_id = :survey FOR KEY SHARE"), survey)
-    for table in ("options", "matrix_items", "scale_points"):
-        connection.execute(
-            text(f"SELECT 1 FROM {table} WHERE question_id IN (SELECT id FROM questions WHERE survey_id = :survey) FOR KEY SHARE"),
-            survey,
-        )
-    connection.execute(text("SET LOCAL session_replication_role = replica"))
+    cursor.execute("SET LOCAL session_replication_role = replica")
     return True
 
 
