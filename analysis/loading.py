@@ -178,15 +178,10 @@ def _count_wave(session, wave: Wave, by_question, base: str, percent_of: str, ca
     question, survey = wave.question, wave.survey
     group_of = _group_column(by_question)
     if question.type == "matrix":
-        # Grouping on the counting index's own column order lets the database skip a sort.
-        rows = [
-            (group, item, point, count)
-            for group, _option, item, point, count in _aggregate(
-                session, group_of, question, ["option_id", "item_id", "scale_point_id"]
-            )
-        ]
+        # (item, scale point): choice_key and point_key of a matrix answer.
+        rows = _aggregate(session, group_of, question, ["choice_key", "point_key"])
     else:
-        rows = _aggregate(session, group_of, question, ["option_id"])
+        rows = _aggregate(session, group_of, question, ["choice_key"])  # the option
     answered = {group: count for group, count in _aggregate(session, group_of, question, [], distinct_respondents=True)}
     # All respondents are counted only where a base or the list of groups needs them.
     everyone = _everyone(session, survey, by_question) if base == "all" or by_question is not None else {}
@@ -233,31 +228,29 @@ def _group_column(by_question: Question | None):
 def _aggregate(session, group_of, question: Question, keys: list[str], *, distinct_respondents=False, option_ids=None):
     """(group or None, *keys, count) rows over the question's answers: the GROUP BY that does the counting.
 
-    The count is of answer rows, or of distinct respondents when ``distinct_respondents``.
+    ``keys`` are leading columns of the answers' primary key after the question (``choice_key``,
+    then ``point_key``), so the database counts along one range of that key without sorting. The
+    count is of answer rows, or of distinct respondents when ``distinct_respondents``. A group is
+    the option a respondent chose at the ``group_of`` question (its choice_key).
     """
     columns = [getattr(Answer, key) for key in keys]
     count = func.count(func.distinct(Answer.response_id)) if distinct_respondents else func.count()
     statement = select(*columns, count).where(Answer.question_id == question.id)
     if option_ids is not None:
-        statement = statement.where(Answer.option_id.in_(option_ids))
+        statement = statement.where(Answer.choice_key.in_(option_ids))
     if group_of is None:
         return [(None, *row) for row in session.execute(statement.group_by(*columns))]
     grouping = aliased(Answer)
-    group_question = grouping.question_id
-    if session.get_bind().dialect.name == "sqlite":
-        # "+ 0" keeps SQLite from scanning the whole `by` question for every answer (its choice
-        # without statistics); it finds each respondent's group through the response_id index.
-        group_question = group_question + 0
-    statement = statement.join(grouping, (grouping.response_id == Answer.response_id) & (group_question == group_of))
-    statement = statement.with_only_columns(grouping.option_id, *columns, count)
-    return [tuple(row) for row in session.execute(statement.group_by(grouping.option_id, *columns))]
+    statement = statement.join(grouping, (grouping.response_id == Answer.response_id) & (grouping.question_id == group_of))
+    statement = statement.with_only_columns(grouping.choice_key, *columns, count)
+    return [tuple(row) for row in session.execute(statement.group_by(grouping.choice_key, *columns))]
 
 
 def _everyone(session, survey: Survey, by_question: Question | None) -> dict:
     """All respondents of the wave, per group (respondents who gave that group's answer)."""
     if by_question is None:
         return {None: session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == survey.id)) or 0}
-    statement = select(Answer.option_id, func.count()).where(Answer.question_id == by_question.id).group_by(Answer.option_id)
+    statement = select(Answer.choice_key, func.count()).where(Answer.question_id == by_question.id).group_by(Answer.choice_key)
     return dict(session.execute(statement).all())
 
 

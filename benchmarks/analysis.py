@@ -114,8 +114,9 @@ def bare_group_by(url: str, question: str) -> float:
         ).all()
         started = time.perf_counter()
         for question_id, kind in ids:
+            keys = "choice_key, point_key" if kind == "matrix" else "choice_key"  # option, or (item, scale point)
             connection.execute(sa.text(
-                "SELECT option_id, item_id, scale_point_id, count(*) FROM answers WHERE question_id = :q GROUP BY option_id, item_id, scale_point_id"
+                f"SELECT {keys}, count(*) FROM answers WHERE question_id = :q GROUP BY {keys}"
             ), {"q": question_id}).all()
             connection.execute(sa.text("SELECT count(DISTINCT response_id) FROM answers WHERE question_id = :q"), {"q": question_id}).all()
         elapsed = time.perf_counter() - started

@@ -628,3 +628,41 @@ def test_a_saved_title_is_one_line_and_stray_query_keys_change_nothing(series, a
     assert saved.status_code == 303 and saved.headers["Location"] == "/staff/analysis/saved/1"
     with app.app_context():
         assert db.session.scalar(sa.select(SavedResult.title)) == "Top five priorities"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_counting_reads_answers_along_their_key_without_sorting(series, app):
+    """Every count is one range of the answers' key (question, choice, scale point): SQLite reads no
+    other answers and sorts none for a whole-sample count; a breakdown finds each respondent's
+    group through the one-per-choice index instead of scanning the table."""
+    counting = []
+
+    def remember(_connection, _cursor, statement, parameters, _context, _executemany):
+        if "FROM answers" in statement and "GROUP BY" in statement:
+            counting.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", remember)
+    try:
+        compare(series, "--question", "priorities")
+        compare(series, "--question", "concerns")
+        whole_sample = len(counting)
+        compare(series, "--question", "priorities", "--by", "town")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", remember)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            plans = [
+                " | ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                for statement, parameters in counting
+            ]
+    joined = ["JOIN answers" in statement for statement, _ in counting]
+    assert whole_sample >= 4 and not any(joined[:whole_sample]) and any(joined[whole_sample:])
+    for plan, join in zip(plans, joined):
+        assert "SCAN answers" not in plan and "SCAN answers_1" not in plan, plan
+        assert "PRIMARY KEY (question_id=?)" in plan, plan
+        if join:
+            assert "INDEX uq_answers_one_per_choice (response_id=? AND question_id=?)" in plan, plan
+        else:
+            assert "TEMP B-TREE FOR GROUP BY" not in plan, plan

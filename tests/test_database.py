@@ -63,6 +63,22 @@ def test_answer_must_be_exactly_one_kind(two_surveys):
         )
 
 
+@pytest.mark.parametrize("wrong", ["choice_key", "point_key"])
+def test_answer_keys_that_disagree_with_its_columns_are_refused(two_surveys, wrong):
+    """The key columns repeat option, item and scale point ids for counting: a writer that gets one
+    wrong would count an answer under another option or cell, so the database refuses it."""
+    survey, _ = two_surveys
+    response = _response(survey)
+    concerns = next(q for q in survey.questions if q.type == "matrix")
+    item, point = concerns.items[0], concerns.scale[0]
+    row = dict(response_id=response.id, survey_id=survey.id, question_id=concerns.id, item_id=item.id, scale_point_id=point.id)
+    keys = {"choice_key": item.id, "point_key": point.id}
+    keys[wrong] = concerns.items[1].id if wrong == "choice_key" else concerns.scale[1].id
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        _insert_answer(**row, **keys)
+    _insert_answer(**row, choice_key=item.id, point_key=point.id)  # the same row with its keys right is stored
+
+
 def test_same_option_twice_in_one_response_is_refused(two_surveys):
     survey, _ = two_surveys
     response = _response(survey)

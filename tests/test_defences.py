@@ -345,7 +345,8 @@ def test_a_response_has_no_column_that_could_identify_the_device():
     """Any new column on responses or answers must be reviewed here against the promise on every page."""
     assert {column.name for column in Response.__table__.columns} == {"id", "survey_id", "uid", "language", "channel", "submitted_at"}
     assert {column.name for column in Answer.__table__.columns} == {
-        "id", "response_id", "survey_id", "question_id", "option_id", "item_id", "scale_point_id", "text",
+        "response_id", "survey_id", "question_id", "option_id", "item_id", "scale_point_id", "text",
+        "choice_key", "point_key",  # copies of the option or item and scale point ids, for counting
     }
 
 

@@ -89,3 +89,94 @@ def test_flask_db_commands_run_through_the_cli_and_other_commands_never_import_a
     probe = "import sys; from app import create_app; create_app().test_cli_runner().invoke(args=['survey', 'list']); print('alembic' in sys.modules)"
     imported = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert imported.stdout.strip() == "False", imported.stdout + imported.stderr
+
+
+_ANSWERS_AT_0004 = (
+    "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
+    " VALUES (:response, :survey, :question, :option, :item, :point, :text)"
+)
+
+
+def _answer_indexes(connection) -> set[str]:
+    """The answers table's own indexes besides its primary key, expression indexes too (which reflection skips)."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'answers' AND sql IS NOT NULL"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'answers' AND indexname <> 'pk_answers'"
+    return set(connection.execute(sa.text(query)).scalars())
+
+
+def _answers(connection) -> set[tuple]:
+    return set(connection.execute(sa.text(
+        "SELECT response_id, survey_id, question_id, option_id, item_id, scale_point_id, text FROM answers"
+    )).all())
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_0005_keeps_every_answer_keys_it_in_counting_order_and_downgrade_gives_ids_back(empty_database_url):
+    """Answers stored before 0005 survive it with their keys derived, and survive its downgrade with ids again."""
+    from survey.definitions import load_definition, parse_definition
+
+    from .conftest import reference_definition
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
+    load_migrations(app)
+    with app.app_context():
+        upgrade(revision="0004")
+        survey = load_definition(parse_definition(reference_definition())).survey  # tables 0005 leaves alone
+        town = next(q for q in survey.questions if q.code == "town")
+        priorities = next(q for q in survey.questions if q.type == "multi")
+        matrix = next(q for q in survey.questions if q.type == "matrix")
+        text = next(q for q in survey.questions if q.type == "text")
+        rows = [
+            (town.id, town.options[1].id, None, None, None),
+            (priorities.id, priorities.options[0].id, None, None, None),
+            (priorities.id, priorities.options[2].id, None, None, None),
+            (matrix.id, None, matrix.items[0].id, matrix.scale[1].id, None),
+            (matrix.id, None, matrix.items[1].id, matrix.scale[0].id, None),
+            (text.id, None, None, None, "Better lighting on Park Road"),
+        ]
+        survey_id, another_option = survey.id, (priorities.id, priorities.options[1].id)
+        db.session.commit()
+        db.session.remove()
+        with db.engine.begin() as connection:
+            response = connection.execute(sa.text(
+                "INSERT INTO responses (survey_id, uid, language, channel, submitted_at)"
+                " VALUES (:survey, 'r1', 'en', 'online', CURRENT_TIMESTAMP) RETURNING id"
+            ), {"survey": survey_id}).scalar_one()
+            connection.execute(sa.text(_ANSWERS_AT_0004), [
+                {"response": response, "survey": survey_id, "question": q, "option": o, "item": i, "point": p, "text": t}
+                for q, o, i, p, t in rows
+            ])
+            before = _answers(connection)
+        assert len(before) == len(rows)
+
+        upgrade()
+        inspector = sa.inspect(db.engine)
+        assert inspector.get_pk_constraint("answers")["constrained_columns"] == ["question_id", "choice_key", "point_key", "response_id"]
+        assert "id" not in {column["name"] for column in inspector.get_columns("answers")}
+        with db.engine.connect() as connection:
+            assert _answer_indexes(connection) == {"uq_answers_one_per_choice"}
+            assert _answers(connection) == before
+            keys = connection.execute(sa.text("SELECT option_id, item_id, scale_point_id, choice_key, point_key FROM answers")).all()
+            if connection.dialect.name == "sqlite":
+                table_sql = connection.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'answers'")).scalar_one()
+                assert table_sql.rstrip().endswith("WITHOUT ROWID")
+        assert {(o or i or 0, p or 0) for o, i, p, _, _ in keys} == {(choice, point) for _, _, _, choice, point in keys}
+
+        downgrade(revision="0004")
+        inspector = sa.inspect(db.engine)
+        assert inspector.get_pk_constraint("answers")["constrained_columns"] == ["id"]
+        with db.engine.begin() as connection:
+            assert _answer_indexes(connection) == {"ix_answers_counting", "uq_answers_one_per_choice"}
+            assert _answers(connection) == before
+            ids = connection.execute(sa.text("SELECT id FROM answers")).scalars().all()
+            assert len(set(ids)) == len(rows) and None not in ids
+            # New answers are numbered after them, as before 0005.
+            connection.execute(sa.text(_ANSWERS_AT_0004), {
+                "response": response, "survey": survey_id, "question": another_option[0],
+                "option": another_option[1], "item": None, "point": None, "text": None,
+            })
+            assert connection.execute(sa.text("SELECT max(id) FROM answers")).scalar_one() > max(ids)
+        upgrade()
+        db.engine.dispose()

@@ -45,6 +45,7 @@ from ..i18n import _, _l
 from ..models import Channel, Response, Survey
 from .encoding import CELL_SEPARATOR, CSV_MULTI_SEPARATOR
 from .rules import AnswerRow, FieldRule, compile_rules, fold_label
+from .store import insert_answers_from
 
 META_COLUMNS = RESPONSE_FILE_COLUMNS
 MAX_REPORTED_PROBLEMS = 50
@@ -798,11 +799,12 @@ class _BatchWriter:
         self.next_id += count
         # CROSS JOIN keeps the order of the loops: rows, then each row's answers, then the kind by its id.
         cursor.execute(
-            "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
-            " SELECT ?1 + r.key, ?2, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
-            " CASE a.type WHEN 'array' THEN json_extract(a.value, '$[1]') END"
-            f" FROM json_each(?3) AS r CROSS JOIN json_each(r.value, '$[4]') AS a CROSS JOIN temp.{_KINDS} AS k"
-            " WHERE k.id = CASE a.type WHEN 'array' THEN json_extract(a.value, '$[0]') ELSE a.atom END",
+            insert_answers_from(
+                "SELECT ?1 + r.key AS response_id, ?2 AS survey_id, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
+                " CASE a.type WHEN 'array' THEN json_extract(a.value, '$[1]') END AS text"
+                f" FROM json_each(?3) AS r CROSS JOIN json_each(r.value, '$[4]') AS a CROSS JOIN temp.{_KINDS} AS k"
+                " WHERE k.id = CASE a.type WHEN 'array' THEN json_extract(a.value, '$[0]') ELSE a.atom END"
+            ),
             (first, self.survey_id, document),
         )
         return True
@@ -825,13 +827,15 @@ class _BatchWriter:
             cursor.execute("DELETE FROM responses WHERE id = ANY(%s)", (ids,), prepare=False)
             return False
         cursor.execute(
-            "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
-            " SELECT (%(ids)s::bigint[])[r.n], %(survey)s, k.question_id, k.option_id, k.item_id, k.scale_point_id,"
-            " CASE WHEN json_typeof(a.v) = 'array' THEN a.v->>1 END"
-            " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)"
-            " CROSS JOIN LATERAL json_array_elements(r.v->4) AS a(v)"
-            f" JOIN pg_temp.{_KINDS} AS k"
-            " ON k.id = CASE WHEN json_typeof(a.v) = 'array' THEN (a.v->>0)::int ELSE (a.v#>>'{}')::int END",
+            insert_answers_from(
+                "SELECT (%(ids)s::bigint[])[r.n] AS response_id, %(survey)s::integer AS survey_id,"
+                " k.question_id, k.option_id, k.item_id, k.scale_point_id,"
+                " CASE WHEN json_typeof(a.v) = 'array' THEN a.v->>1 END AS text"
+                " FROM json_array_elements(%(rows)s::json) WITH ORDINALITY AS r(v, n)"
+                " CROSS JOIN LATERAL json_array_elements(r.v->4) AS a(v)"
+                f" JOIN pg_temp.{_KINDS} AS k"
+                " ON k.id = CASE WHEN json_typeof(a.v) = 'array' THEN (a.v->>0)::int ELSE (a.v#>>'{}')::int END"
+            ),
             {"ids": ids, "survey": self.survey_id, "rows": document},
             prepare=False,
         )

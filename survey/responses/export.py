@@ -63,7 +63,7 @@ def export_rows(survey: Survey, include_sensitive: bool = True, *, mask: bool = 
         )
         .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_([q.id for q in questions]))
         .where(Response.survey_id == survey.id)
-        .order_by(Response.id, Answer.id)
+        .order_by(Response.id, Answer.question_id, Answer.choice_key)
         .execution_options(yield_per=_STREAM_CHUNK)
     )
     with rows:  # a caller that stops early (a failed write) closes the generator, and so the cursor

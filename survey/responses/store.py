@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import request_connection, statements_without_transaction
 from ..extensions import db
-from ..models import Channel, Response, Survey, utcnow
+from ..models import CHOICE_KEY_SQL, POINT_KEY_SQL, Channel, Response, Survey, utcnow
 from .rules import FieldRule, compile_rules
 
 if TYPE_CHECKING:
@@ -23,19 +23,30 @@ if TYPE_CHECKING:
 #: Core, not ORM, statements on the resident's hot path: no ORM bookkeeping for rows nobody reads back.
 RESPONSES = Response.__table__
 
-_ANSWER_COLUMNS = "INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)"
+ANSWER_VALUE_COLUMNS = "response_id, survey_id, question_id, option_id, item_id, scale_point_id, text"
+
+
+def insert_answers_from(rows_sql: str) -> str:
+    """An INSERT of the answers a query gives, its columns named as ANSWER_VALUE_COLUMNS; the
+    key columns are derived here, the one way every writer of answers derives them."""
+    return (
+        f"INSERT INTO answers ({ANSWER_VALUE_COLUMNS}, choice_key, point_key)"
+        f" SELECT {ANSWER_VALUE_COLUMNS}, {CHOICE_KEY_SQL}, {POINT_KEY_SQL} FROM ({rows_sql}) AS given"
+    )
+
 
 #: Answer rows from a JSON array of [question_id, option_id, item_id, scale_point_id, text], by dialect.
 _INSERT_ANSWERS = {
-    "postgresql": sql_text(
-        f"{_ANSWER_COLUMNS} SELECT :response_id, :survey_id, (a->>0)::int, (a->>1)::int, (a->>2)::int, (a->>3)::int, a->>4"
-        " FROM json_array_elements(CAST(:rows AS json)) AS a"
-    ),
-    "sqlite": sql_text(
-        f"{_ANSWER_COLUMNS} SELECT :response_id, :survey_id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-        " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]')"
-        " FROM json_each(:rows)"
-    ),
+    "postgresql": sql_text(insert_answers_from(
+        "SELECT CAST(:response_id AS bigint) AS response_id, CAST(:survey_id AS integer) AS survey_id,"
+        " (a->>0)::int AS question_id, (a->>1)::int AS option_id, (a->>2)::int AS item_id,"
+        " (a->>3)::int AS scale_point_id, a->>4 AS text FROM json_array_elements(CAST(:rows AS json)) AS a"
+    )),
+    "sqlite": sql_text(insert_answers_from(
+        "SELECT :response_id AS response_id, :survey_id AS survey_id, json_extract(value, '$[0]') AS question_id,"
+        " json_extract(value, '$[1]') AS option_id, json_extract(value, '$[2]') AS item_id,"
+        " json_extract(value, '$[3]') AS scale_point_id, json_extract(value, '$[4]') AS text FROM json_each(:rows)"
+    )),
 }
 
 
@@ -120,9 +131,11 @@ _SUBMIT_POSTGRESQL = sql_text(
         ON CONFLICT (survey_id, uid) DO NOTHING
         RETURNING id
     ), answer_rows AS (
-        INSERT INTO answers (response_id, survey_id, question_id, option_id, item_id, scale_point_id, text)
-        SELECT response.id, :survey_id, (a->>0)::int, (a->>1)::int, (a->>2)::int, (a->>3)::int, a->>4
-        FROM response CROSS JOIN json_array_elements(CAST(:rows AS json)) AS a
+        """ + insert_answers_from(
+            "SELECT response.id AS response_id, CAST(:survey_id AS integer) AS survey_id, (a->>0)::int AS question_id,"
+            " (a->>1)::int AS option_id, (a->>2)::int AS item_id, (a->>3)::int AS scale_point_id, a->>4 AS text"
+            " FROM response CROSS JOIN json_array_elements(CAST(:rows AS json)) AS a"
+        ) + """
     )
     SELECT EXISTS (SELECT FROM current_survey) AS survey_current, (SELECT id FROM response) AS response_id
     """
