@@ -106,6 +106,16 @@ def _answer_indexes(connection) -> set[str]:
     return set(connection.execute(sa.text(query)).scalars())
 
 
+def _answer_constraints() -> tuple:
+    """The names of the answers table's primary key, foreign keys and CHECK constraints."""
+    inspector = sa.inspect(db.engine)
+    return (
+        inspector.get_pk_constraint("answers")["name"],
+        {key["name"] for key in inspector.get_foreign_keys("answers")},
+        {check["name"] for check in inspector.get_check_constraints("answers")},
+    )
+
+
 def _answers(connection) -> set[tuple]:
     return set(connection.execute(sa.text(
         "SELECT response_id, survey_id, question_id, option_id, item_id, scale_point_id, text FROM answers"
@@ -150,8 +160,12 @@ def test_0005_keeps_every_answer_keys_it_in_counting_order_and_downgrade_gives_i
             ])
             before = _answers(connection)
         assert len(before) == len(rows)
+        constraints_before = _answer_constraints()
+        assert constraints_before[0] == "pk_answers" and constraints_before[2] == {"ck_answers_one_kind"}
 
         upgrade()
+        # The names the models give: a later migration can find each constraint by its name.
+        assert _answer_constraints() == (constraints_before[0], constraints_before[1], {"ck_answers_one_kind", "ck_answers_keys_match"})
         inspector = sa.inspect(db.engine)
         assert inspector.get_pk_constraint("answers")["constrained_columns"] == ["question_id", "choice_key", "point_key", "response_id"]
         assert "id" not in {column["name"] for column in inspector.get_columns("answers")}
@@ -165,6 +179,7 @@ def test_0005_keeps_every_answer_keys_it_in_counting_order_and_downgrade_gives_i
         assert {(o or i or 0, p or 0) for o, i, p, _, _ in keys} == {(choice, point) for _, _, _, choice, point in keys}
 
         downgrade(revision="0004")
+        assert _answer_constraints() == constraints_before
         inspector = sa.inspect(db.engine)
         assert inspector.get_pk_constraint("answers")["constrained_columns"] == ["id"]
         with db.engine.begin() as connection:

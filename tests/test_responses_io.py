@@ -401,10 +401,12 @@ def _assert_keys_whole_and_checked() -> None:
     response_id, survey_id, question_id = db.session.execute(sa.text(
         "SELECT a.response_id, a.survey_id, a.question_id FROM answers a WHERE a.option_id IS NOT NULL LIMIT 1"
     )).one()
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError) as refused:
         db.session.execute(sa.text(
-            "INSERT INTO answers (response_id, survey_id, question_id, option_id) VALUES (:r, :s, :q, 999999)"
+            "INSERT INTO answers (response_id, survey_id, question_id, option_id, choice_key, point_key)"
+            " VALUES (:r, :s, :q, 999999, 999999, 0)"
         ), {"r": response_id, "s": survey_id, "q": question_id})
+    assert "foreign key" in str(refused.value.orig).lower()  # refused by the key check, not by another constraint
     db.session.rollback()
 
 

@@ -37,11 +37,11 @@ ANSWER_COLUMNS = 'response_id, survey_id, question_id, option_id, item_id, scale
 
 def _foreign_keys():
     return [
-        sa.ForeignKeyConstraint(['question_id', 'item_id'], ['matrix_items.question_id', 'matrix_items.id'], name='fk_answers_question_id_item_id_matrix_items'),
-        sa.ForeignKeyConstraint(['question_id', 'option_id'], ['options.question_id', 'options.id'], name='fk_answers_question_id_option_id_options'),
-        sa.ForeignKeyConstraint(['question_id', 'scale_point_id'], ['scale_points.question_id', 'scale_points.id'], name='fk_answers_question_id_scale_point_id_scale_points'),
-        sa.ForeignKeyConstraint(['survey_id', 'question_id'], ['questions.survey_id', 'questions.id'], name='fk_answers_survey_id_question_id_questions'),
-        sa.ForeignKeyConstraint(['survey_id', 'response_id'], ['responses.survey_id', 'responses.id'], name='fk_answers_survey_id_response_id_responses', ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['question_id', 'item_id'], ['matrix_items.question_id', 'matrix_items.id'], name=op.f('fk_answers_question_id_item_id_matrix_items')),
+        sa.ForeignKeyConstraint(['question_id', 'option_id'], ['options.question_id', 'options.id'], name=op.f('fk_answers_question_id_option_id_options')),
+        sa.ForeignKeyConstraint(['question_id', 'scale_point_id'], ['scale_points.question_id', 'scale_points.id'], name=op.f('fk_answers_question_id_scale_point_id_scale_points')),
+        sa.ForeignKeyConstraint(['survey_id', 'question_id'], ['questions.survey_id', 'questions.id'], name=op.f('fk_answers_survey_id_question_id_questions')),
+        sa.ForeignKeyConstraint(['survey_id', 'response_id'], ['responses.survey_id', 'responses.id'], name=op.f('fk_answers_survey_id_response_id_responses'), ondelete='CASCADE'),
     ]
 
 
@@ -70,10 +70,10 @@ def upgrade():
     if op.get_context().dialect.name == 'sqlite':
         _rebuild_sqlite(
             [
-                sa.CheckConstraint(ONE_KIND, name='ck_answers_one_kind'),
-                sa.CheckConstraint(f'choice_key = {CHOICE_KEY} AND point_key = {POINT_KEY}', name='ck_answers_keys_match'),
+                sa.CheckConstraint(ONE_KIND, name=op.f('ck_answers_one_kind')),
+                sa.CheckConstraint(f'choice_key = {CHOICE_KEY} AND point_key = {POINT_KEY}', name=op.f('ck_answers_keys_match')),
                 *_foreign_keys(),
-                sa.PrimaryKeyConstraint('question_id', 'choice_key', 'point_key', 'response_id', name='pk_answers'),
+                sa.PrimaryKeyConstraint('question_id', 'choice_key', 'point_key', 'response_id', name=op.f('pk_answers')),
             ],
             [
                 *_value_columns(),
@@ -96,8 +96,10 @@ def upgrade():
         op.drop_constraint('pk_answers', 'answers', type_='primary')
         op.drop_column('answers', 'id')
         op.create_primary_key('pk_answers', 'answers', ['question_id', 'choice_key', 'point_key', 'response_id'])
-        op.create_check_constraint('ck_answers_keys_match', 'answers', sa.text(f'choice_key = {CHOICE_KEY} AND point_key = {POINT_KEY}'))
+        op.create_check_constraint(op.f('ck_answers_keys_match'), 'answers', sa.text(f'choice_key = {CHOICE_KEY} AND point_key = {POINT_KEY}'))
     op.create_index('uq_answers_one_per_choice', 'answers', ['response_id', 'question_id', 'choice_key'], unique=True)
+    if op.get_context().dialect.name == 'postgresql':
+        op.execute('ANALYZE answers')  # statistics for the new key; VACUUM (outside a transaction) can follow at leisure
 
 
 def downgrade():
@@ -105,9 +107,9 @@ def downgrade():
     if op.get_context().dialect.name == 'sqlite':
         _rebuild_sqlite(
             [
-                sa.CheckConstraint(ONE_KIND, name='ck_answers_one_kind'),
+                sa.CheckConstraint(ONE_KIND, name=op.f('ck_answers_one_kind')),
                 *_foreign_keys(),
-                sa.PrimaryKeyConstraint('id', name='pk_answers'),
+                sa.PrimaryKeyConstraint('id', name=op.f('pk_answers')),
             ],
             [sa.Column('id', sa.Integer(), nullable=False), *_value_columns()],
             ANSWER_COLUMNS,
@@ -116,7 +118,7 @@ def downgrade():
             with_rowid=True,
         )
     else:
-        op.drop_constraint('ck_answers_keys_match', 'answers', type_='check')
+        op.drop_constraint(op.f('ck_answers_keys_match'), 'answers', type_='check')
         op.drop_constraint('pk_answers', 'answers', type_='primary')
         op.execute('ALTER TABLE answers ADD COLUMN id BIGSERIAL')  # numbers the rows there are, as 0001's column did
         op.create_primary_key('pk_answers', 'answers', ['id'])
