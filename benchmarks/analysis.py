@@ -8,7 +8,7 @@ Each stage runs as its own `flask` process, as an analyst would run it, so the
 figures include start-up and the peak memory is that process's own. Targets on
 the 2-core reference machine: compare within 1.5x the bare query plus under 1 s
 of fixed start-up; peak memory under 300 MB; 1,000,000 rows import in well under
-a minute.
+a minute (judged here as at most 30 s).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Its own database per run, so two runs on one server (say, two engineers') do not drop each other's.
 BENCH_PG_DATABASE = f"safer_voices_benchmark_{os.getpid()}"
+
+# "Well under a minute" for 1,000,000 rows, read as at most half a minute.
+IMPORT_TARGET_SECONDS = 30
 
 TOWNS = ["northfield", "eastbrook", "southgate", "westbury", "central", "outside"]
 PRIORITIES = [
@@ -165,7 +168,11 @@ def benchmark(args: argparse.Namespace, workdir: Path, url: str) -> None:
         write_wave_csv(data, args.rows, single, seed=int(wave))
         os.sync()  # each stage starts with nothing left to write from the one before
         seconds, peak, _ = run(["responses", "import", f"bench-{wave}", str(data)], env)
-        print(f"import {wave}: {args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s, peak {peak:.0f} MB")
+        verdict = ""
+        if args.rows >= 1_000_000:  # smaller runs are mostly start-up: no verdict
+            per_million = seconds * 1_000_000 / args.rows
+            verdict = f" -> {'meets' if per_million <= IMPORT_TARGET_SECONDS else 'MISSES'} target (1,000,000 rows in <= {IMPORT_TARGET_SECONDS} s)"
+        print(f"import {wave}: {args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s, peak {peak:.0f} MB{verdict}")
         data.unlink()
     if args.postgres:
         with sa.create_engine(url).connect() as connection:
