@@ -176,7 +176,7 @@ def test_0005_keeps_every_answer_keys_it_in_counting_order_and_downgrade_gives_i
             if connection.dialect.name == "sqlite":
                 table_sql = connection.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'answers'")).scalar_one()
                 assert table_sql.rstrip().endswith("WITHOUT ROWID")
-        assert {(o or i or 0, p or 0) for o, i, p, _, _ in keys} == {(choice, point) for _, _, _, choice, point in keys}
+        assert [(choice, point) for _, _, _, choice, point in keys] == [(o or i or 0, p or 0) for o, i, p, _, _ in keys]
 
         downgrade(revision="0004")
         assert _answer_constraints() == constraints_before
